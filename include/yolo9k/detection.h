@@ -1,0 +1,30 @@
+// Public result types of yolo9k detection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace yolo9k {
+
+// Axis-aligned box in pixels of the original image: (x1, y1) top-left, (x2, y2) bottom-right.
+struct Box {
+    float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    float width() const { return x2 - x1; }
+    float height() const { return y2 - y1; }
+};
+
+struct Detection {
+    int class_id = -1;
+    std::string name;      // class name from the names file, or the id as text when no names are given
+    float score = 0;       // objectness x class probability, as darknet reports it
+    float objectness = 0;  // Pr(object) alone
+    Box box;
+};
+
+struct ImageDetections {
+    std::string file;  // source path, or "<source>#<frame>" for video frames
+    int width = 0, height = 0;
+    std::vector<Detection> detections;
+};
+
+}  // namespace yolo9k

@@ -1,0 +1,46 @@
+// The backend seam. A backend compiles a Network for a batch size into an Executor;
+// layers never call a compute library directly. Today: "onednn" (the fast CPU path)
+// and "reference" (plain loops, the oracle for tests). A CUDA backend registers here too.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace yolo9k {
+
+class Network;
+
+struct ExecutorOptions {
+    int batch = 1;
+    int threads = 0;            // 0: all cores
+    bool keep_outputs = false;  // keep every layer's output readable (tests, debugging)
+};
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    virtual std::string backend() const = 0;
+    virtual int batch() const = 0;
+    // `input`: batch x C x H x W floats, plain NCHW, RGB in [0,1] for detectors.
+    virtual void forward(const float* input) = 0;
+    // The network output layer's result, plain NCHW, batch x output shape.
+    virtual const float* output() const = 0;
+    // Plain NCHW copy of any layer's last output; needs keep_outputs.
+    virtual std::vector<float> layer_output(int layer) const = 0;
+    // A one-line-per-layer account of how each layer runs (implementation, layouts).
+    virtual std::string describe() const { return {}; }
+};
+
+using BackendFactory = std::function<std::unique_ptr<Executor>(const Network&, const ExecutorOptions&)>;
+void register_backend(const std::string& name, BackendFactory factory);
+std::vector<std::string> backends();
+std::unique_ptr<Executor> make_executor(const Network& net, const std::string& backend = "onednn",
+                                        const ExecutorOptions& options = {});
+
+int default_thread_count();
+
+}  // namespace yolo9k

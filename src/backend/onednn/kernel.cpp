@@ -1,0 +1,106 @@
+#include "backend/onednn/kernel.h"
+
+#include <map>
+
+#include "core/error.h"
+
+namespace yolo9k::onednn {
+namespace {
+std::map<std::string, KernelFactory>& registry() {
+    static std::map<std::string, KernelFactory> r;
+    return r;
+}
+
+// Generic path: reorder inputs to plain NCHW, run the layer's reference code.
+class ReferenceKernel final : public Kernel {
+public:
+    explicit ReferenceKernel(const KernelContext& ctx) : layer_(ctx.layer), batch_(ctx.batch) {
+        dst = plain_desc(ctx.batch, ctx.layer.output_shape());
+        impl = "reference (plain nchw)";
+        for (size_t k = 0; k < ctx.src.size(); ++k) {
+            Input in;
+            in.needs_reorder = !is_plain_nchw(ctx.src[k]);
+            if (in.needs_reorder) {
+                in.plain = memory(plain_desc(ctx.batch, ctx.layer.input_shape(int(k))), ctx.engine);
+                in.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.engine, ctx.src[k], ctx.engine, in.plain.get_desc()));
+                ++reorders;
+            }
+            inputs_.push_back(std::move(in));
+        }
+    }
+    void bind(const std::vector<memory>& srcs, const memory& d, const memory&) override {
+        for (size_t k = 0; k < srcs.size(); ++k) inputs_[k].src = srcs[k];
+        dst_ = d;
+    }
+    void execute(dnnl::stream& s) override {
+        std::vector<const float*> ptrs;
+        for (auto& in : inputs_) {
+            if (in.needs_reorder) {
+                in.reorder.execute(s, in.src, in.plain);
+                ptrs.push_back(static_cast<const float*>(in.plain.get_data_handle()));
+            } else {
+                ptrs.push_back(static_cast<const float*>(in.src.get_data_handle()));
+            }
+        }
+        s.wait();
+        layer_.forward_reference(ptrs, static_cast<float*>(dst_.get_data_handle()), batch_);
+    }
+
+private:
+    struct Input {
+        bool needs_reorder = false;
+        memory src, plain;
+        dnnl::reorder reorder;
+    };
+    const Layer& layer_;
+    int batch_;
+    std::vector<Input> inputs_;
+    memory dst_;
+};
+
+}  // namespace
+
+void register_kernel(const std::string& layer_type, KernelFactory factory) { registry()[layer_type] = std::move(factory); }
+
+const KernelFactory* find_kernel(const std::string& layer_type) {
+    auto it = registry().find(layer_type);
+    return it == registry().end() ? nullptr : &it->second;
+}
+
+std::unique_ptr<Kernel> make_reference_kernel(const KernelContext& ctx) { return std::make_unique<ReferenceKernel>(ctx); }
+
+memory::dims dims_of(int batch, Shape s) { return {batch, s.c, s.h, s.w}; }
+
+memory::desc plain_desc(int batch, Shape s) { return memory::desc(dims_of(batch, s), memory::data_type::f32, tag::nchw); }
+
+bool is_plain_nchw(const memory::desc& md) {
+    const auto& d = md.data;
+    return md == memory::desc(memory::dims(d.dims, d.dims + d.ndims), memory::data_type::f32, tag::nchw);
+}
+
+std::string layout_name(const memory::desc& md) {
+    const auto& d = md.data;
+    if (d.format_kind != dnnl_blocked) return "opaque";
+    if (is_plain_nchw(md)) return "nchw";
+    const auto& b = d.format_desc.blocking;
+    if (b.inner_nblks == 0) return b.strides[1] == 1 ? "nhwc" : "strided";
+    std::string s = "blocked:";
+    for (int i = 0; i < b.inner_nblks; ++i) s += std::to_string(b.inner_blks[i]) + "nchw"[b.inner_idxs[i]];
+    return s;
+}
+
+bool Indexer4d::supports(const memory::desc& md) {
+    const auto& d = md.data;
+    if (d.ndims != 4 || d.format_kind != dnnl_blocked) return false;
+    const auto& b = d.format_desc.blocking;
+    return b.inner_nblks == 0 || (b.inner_nblks == 1 && b.inner_idxs[0] == 1);
+}
+
+Indexer4d::Indexer4d(const memory::desc& md) {
+    if (!supports(md)) throw Error("internal: Indexer4d needs a plain or channel-blocked 4-D layout, got " + layout_name(md));
+    const auto& b = md.data.format_desc.blocking;
+    for (int i = 0; i < 4; ++i) stride_[i] = b.strides[i];
+    if (b.inner_nblks == 1) block_ = b.inner_blks[0];
+}
+
+}  // namespace yolo9k::onednn

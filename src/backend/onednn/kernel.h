@@ -1,0 +1,79 @@
+// oneDNN backend internals: a Kernel runs one layer on oneDNN memory, in whatever layout
+// oneDNN prefers (blocked nChw16c on AVX-512), so activations stay blocked from the
+// first convolution to the head. Per-layer kernels live in src/layer/onednn/ and
+// register here; a layer without one runs its reference code on plain NCHW.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layer/layer.h"
+
+namespace yolo9k::onednn {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+
+struct KernelContext {
+    const dnnl::engine& engine;
+    const Layer& layer;
+    std::vector<memory::desc> src;  // layouts of the inputs as their producers write them
+    int batch = 1;
+    // Attributes every primitive uses: a user-managed scratchpad shared by all kernels.
+    dnnl::primitive_attr attr() const {
+        dnnl::primitive_attr a;
+        a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        return a;
+    }
+};
+
+class Kernel {
+public:
+    virtual ~Kernel() = default;
+    // Called once, after the executor has placed every output in its memory plan.
+    virtual void bind(const std::vector<memory>& srcs, const memory& dst, const memory& scratchpad) = 0;
+    virtual void execute(dnnl::stream& stream) = 0;
+
+    memory::desc dst;         // output layout, decided when the kernel is created
+    bool alias_src0 = false;  // the output is input 0 unchanged (no buffer, no work)
+    size_t scratchpad_bytes = 0;
+    int reorders = 0;         // layout conversions this kernel adds (0 on the fast path)
+    std::string impl;         // what runs, for `yolo9k info --backend`
+};
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelContext&)>;
+void register_kernel(const std::string& layer_type, KernelFactory factory);
+const KernelFactory* find_kernel(const std::string& layer_type);
+struct KernelRegistrar {
+    KernelRegistrar(const std::string& layer_type, KernelFactory f) { register_kernel(layer_type, std::move(f)); }
+};
+
+// Runs Layer::forward_reference on plain NCHW copies of the inputs.
+std::unique_ptr<Kernel> make_reference_kernel(const KernelContext& ctx);
+
+memory::dims dims_of(int batch, Shape s);
+memory::desc plain_desc(int batch, Shape s);
+bool is_plain_nchw(const memory::desc& md);
+std::string layout_name(const memory::desc& md);
+
+// Offsets of logical (n, c, h, w) in a plain or channel-blocked (nChw8c/16c) layout,
+// for the few kernels we write ourselves (reorg).
+class Indexer4d {
+public:
+    explicit Indexer4d(const memory::desc& md);
+    static bool supports(const memory::desc& md);
+    int64_t operator()(int64_t n, int64_t c, int64_t h, int64_t w) const {
+        return n * stride_[0] + (c / block_) * stride_[1] + h * stride_[2] + w * stride_[3] + c % block_;
+    }
+
+private:
+    int64_t stride_[4];
+    int64_t block_ = 1;
+};
+
+}  // namespace yolo9k::onednn

@@ -1,0 +1,192 @@
+// oneDNN executor: builds one kernel per layer, then plans activation memory so that
+// buffers are reused once their last reader has run (peak memory stays a few layers'
+// worth, not the sum of all layers).
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <sstream>
+
+#include "backend/executor.h"
+#include "backend/onednn/kernel.h"
+#include "core/error.h"
+#include "network/network.h"
+
+namespace yolo9k::onednn {
+namespace {
+
+struct AlignedFree {
+    void operator()(void* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<void, AlignedFree>;
+
+Buffer allocate(size_t bytes) {
+    bytes = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes of activations");
+    return Buffer(p);
+}
+
+class OnednnExecutor final : public Executor {
+public:
+    OnednnExecutor(const Network& net, const ExecutorOptions& o)
+        : net_(net), batch_(o.batch), threads_(o.threads > 0 ? o.threads : default_thread_count()),
+          engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+        if (net.weights_released()) throw Error("onednn backend: the network's host weights were released");
+        omp_set_num_threads(threads_);
+        const int n = net.size();
+        input_ = memory(plain_desc(batch_, net.input_shape()), engine_, nullptr);
+
+        // 1. Kernels, each choosing its output layout given its inputs' layouts.
+        std::vector<memory::desc> value_md(n);
+        std::vector<int> owner(n);  // which layer's buffer holds this layer's output
+        for (int i = 0; i < n; ++i) {
+            const Layer& layer = net.layer(i);
+            KernelContext ctx{engine_, layer, {}, batch_};
+            for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
+            const KernelFactory* f = find_kernel(std::string(layer.type()));
+            kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));
+            Kernel& k = *kernels_.back();
+            if (k.alias_src0 && layer.sources()[0] >= 0) {
+                value_md[i] = value_md[layer.sources()[0]];
+                owner[i] = owner[layer.sources()[0]];
+            } else {
+                if (k.alias_src0) throw Error("internal: an identity layer cannot alias the network input");
+                value_md[i] = k.dst;
+                owner[i] = i;
+            }
+            scratch_bytes_ = std::max(scratch_bytes_, k.scratchpad_bytes);
+        }
+
+        // 2. Lifetimes: a buffer lives until the last layer that reads any value stored in it.
+        const int out = net.output_layer();
+        std::vector<int> last_use(n, -1);
+        for (int i = 0; i < n; ++i) {
+            last_use[owner[i]] = std::max(last_use[owner[i]], i);
+            for (int s : net.layer(i).sources())
+                if (s >= 0) last_use[owner[s]] = std::max(last_use[owner[s]], i);
+        }
+        last_use[owner[out]] = INT_MAX;
+        if (o.keep_outputs) std::fill(last_use.begin(), last_use.end(), INT_MAX);
+
+        // 3. Greedy placement: reuse the smallest free buffer that fits.
+        struct Slot {
+            size_t bytes;
+            bool free;
+        };
+        std::vector<Slot> slots;
+        std::vector<int> slot_of(n, -1);
+        for (int i = 0; i < n; ++i) {
+            if (owner[i] == i) {
+                const size_t need = value_md[i].get_size();
+                int best = -1;
+                for (int s = 0; s < int(slots.size()); ++s)
+                    if (slots[s].free && slots[s].bytes >= need && (best < 0 || slots[s].bytes < slots[best].bytes)) best = s;
+                if (best < 0) {  // grow the largest free slot, or add one
+                    for (int s = 0; s < int(slots.size()); ++s)
+                        if (slots[s].free && (best < 0 || slots[s].bytes > slots[best].bytes)) best = s;
+                    if (best < 0) {
+                        slots.push_back({0, true});
+                        best = int(slots.size()) - 1;
+                    }
+                    slots[best].bytes = need;
+                }
+                slots[best].free = false;
+                slot_of[i] = best;
+            }
+            for (int v = 0; v <= i; ++v)
+                if (owner[v] == v && last_use[v] == i) slots[slot_of[v]].free = true;
+        }
+        for (const auto& s : slots) {
+            buffers_.push_back(allocate(s.bytes));
+            activation_bytes_ += s.bytes;
+        }
+        scratch_ = allocate(scratch_bytes_);
+        memory scratch_mem(memory::desc({int64_t(std::max<size_t>(scratch_bytes_, 1))}, memory::data_type::u8, tag::a),
+                           engine_, scratch_.get());
+
+        // 4. Bind.
+        values_.resize(n);
+        for (int i = 0; i < n; ++i)
+            values_[i] = memory(value_md[i], engine_, buffers_[slot_of[owner[i]]].get());
+        for (int i = 0; i < n; ++i) {
+            std::vector<memory> srcs;
+            for (int s : net.layer(i).sources()) srcs.push_back(s < 0 ? input_ : values_[s]);
+            kernels_[i]->bind(srcs, values_[i], scratch_mem);
+        }
+
+        // 5. The result in plain NCHW (detection heads already write it so).
+        if (!is_plain_nchw(value_md[out])) {
+            output_plain_ = memory(plain_desc(batch_, net.layer(out).output_shape()), engine_);
+            output_reorder_ = dnnl::reorder(values_[out], output_plain_);
+        } else {
+            output_plain_ = values_[out];
+        }
+    }
+
+    std::string backend() const override { return "onednn"; }
+    int batch() const override { return batch_; }
+
+    void forward(const float* input) override {
+        omp_set_num_threads(threads_);
+        input_.set_data_handle(const_cast<float*>(input));
+        for (auto& k : kernels_) k->execute(stream_);
+        if (output_reorder_) output_reorder_.execute(stream_, values_[net_.output_layer()], output_plain_);
+        stream_.wait();
+    }
+
+    const float* output() const override { return static_cast<const float*>(output_plain_.get_data_handle()); }
+
+    std::vector<float> layer_output(int layer) const override {
+        const Shape s = net_.layer(layer).output_shape();
+        std::vector<float> out(size_t(batch_) * s.size());
+        memory plain(plain_desc(batch_, s), engine_, out.data());
+        dnnl::stream st(engine_);
+        dnnl::reorder(values_.at(layer), plain).execute(st, const_cast<memory&>(values_[layer]), plain);
+        st.wait();
+        return out;
+    }
+
+    std::string describe() const override {
+        std::ostringstream o;
+        int reorders = 0;
+        for (int i = 0; i < net_.size(); ++i) {
+            o << i << " " << net_.layer(i).type() << ": " << kernels_[i]->impl << " -> "
+              << (kernels_[i]->alias_src0 ? "(alias)" : layout_name(kernels_[i]->dst)) << "\n";
+            reorders += kernels_[i]->reorders;
+        }
+        o << "layout reorders between layers: " << reorders << "; activation memory: " << activation_bytes_ / (1 << 20)
+          << " MiB in " << buffers_.size() << " buffers; scratchpad: " << scratch_bytes_ / (1 << 20) << " MiB\n";
+        return o.str();
+    }
+
+    int total_reorders() const {
+        int r = 0;
+        for (const auto& k : kernels_) r += k->reorders;
+        return r;
+    }
+
+private:
+    const Network& net_;
+    int batch_, threads_;
+    dnnl::engine engine_;
+    dnnl::stream stream_;
+    memory input_;
+    std::vector<std::unique_ptr<Kernel>> kernels_;
+    std::vector<Buffer> buffers_;
+    std::vector<memory> values_;
+    Buffer scratch_;
+    size_t scratch_bytes_ = 0, activation_bytes_ = 0;
+    memory output_plain_;
+    dnnl::reorder output_reorder_;
+};
+
+const bool registered = (register_backend("onednn",
+                                          [](const Network& n, const ExecutorOptions& o) {
+                                              return std::make_unique<OnednnExecutor>(n, o);
+                                          }),
+                         true);
+
+}  // namespace
+}  // namespace yolo9k::onednn

@@ -1,0 +1,21 @@
+// Each subcommand adds itself to the CLI11 app and returns the action to run when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace yolo9k::cli {
+
+using Action = std::function<int()>;  // returns the process exit code
+
+Action add_info_command(CLI::App& app);
+Action add_detect_command(CLI::App& app);
+Action add_bench_command(CLI::App& app);
+
+// Exit codes, documented in the README.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;   // bad input: files, cfg, weights, images
+constexpr int kExitUsage = 2;     // bad command line (CLI11's own code for parse errors)
+
+}  // namespace yolo9k::cli

@@ -1,0 +1,41 @@
+#include <iostream>
+#include <memory>
+
+#include "backend/executor.h"
+#include "cli/commands.h"
+#include "network/network.h"
+
+namespace yolo9k::cli {
+
+Action add_info_command(CLI::App& app) {
+    struct Opts {
+        std::string cfg, weights, backend;
+        int size = 0;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* sub = app.add_subcommand("info", "Print a network's layers, output shapes and BFLOPs (like darknet)");
+    sub->add_option("--cfg", o->cfg, "darknet .cfg file")->required()->check(CLI::ExistingFile);
+    sub->add_option("--size", o->size, "input width and height (multiple of 32); default: the cfg's");
+    sub->add_option("--weights", o->weights, "also check a .weights file against the cfg")->check(CLI::ExistingFile);
+    sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)");
+    return [o] {
+        NetworkOptions opts;
+        if (o->size > 0) opts.width = opts.height = o->size;
+        Network net = Network::from_cfg_file(o->cfg, opts);
+        std::cout << net.describe();
+        if (!o->weights.empty()) {
+            net.load_weights(o->weights);
+            std::cout << "weights: " << o->weights << " (version " << net.header().major << "." << net.header().minor << "."
+                      << net.header().revision << ", seen " << net.header().seen << ") matches the cfg\n";
+        }
+        if (!o->backend.empty()) {
+            if (o->weights.empty())
+                for (int i = 0; i < net.size(); ++i) net.layer(i).reshape(net.layer(i).input_shapes());
+            auto ex = make_executor(net, o->backend);
+            std::cout << ex->describe();
+        }
+        return kExitOk;
+    };
+}
+
+}  // namespace yolo9k::cli

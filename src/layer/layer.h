@@ -1,0 +1,109 @@
+// A layer is one [section] of a darknet cfg: its parameters, its shape rule, its
+// weights (in .weights order) and a plain-C++ reference forward pass. Optimised
+// kernels live beside it (layer/onednn/) and are checked against the reference.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/shape.h"
+#include "parse/cfg.h"
+
+namespace yolo9k {
+
+struct NetParams;
+
+// What a layer sees while it is being built from its cfg section.
+struct LayerBuildContext {
+    int index = 0;                           // position among the network's layers
+    const std::vector<Shape>* outputs;       // output shapes of layers [0, index)
+    Shape input;                             // previous layer's output (or the network input)
+    const NetParams* net = nullptr;
+};
+
+// A contiguous parameter array as stored in a .weights file.
+struct WeightBlob {
+    const char* name;
+    std::vector<float>* data;
+};
+
+class Layer {
+public:
+    virtual ~Layer() = default;
+    virtual std::string_view type() const = 0;
+
+    // Layer indices whose outputs feed this layer; -1 means the network input.
+    const std::vector<int>& sources() const { return sources_; }
+    void set_sources(std::vector<int> sources) { sources_ = std::move(sources); }
+    Shape input_shape(int k = 0) const { return inputs_.at(k); }
+    const std::vector<Shape>& input_shapes() const { return inputs_; }
+    Shape output_shape() const { return output_; }
+    int index() const { return index_; }
+    int cfg_line() const { return cfg_line_; }
+
+    // Recompute shapes for new input shapes (network resize, e.g. multi-scale).
+    // Throws Error naming the cfg line when the shapes do not fit.
+    virtual void reshape(const std::vector<Shape>& inputs) = 0;
+
+    // Multiply-adds x 2 per image, as darknet counts them for its BFLOPs column.
+    virtual double flops() const { return 0; }
+    // The darknet-style row printed by `yolo9k info` (without the index column).
+    virtual std::string describe() const = 0;
+
+    // Parameters in .weights file order; empty for layers without weights.
+    virtual std::vector<WeightBlob> weight_blobs() { return {}; }
+    // Frees host parameter arrays once a backend holds its own (inference-only use).
+    virtual void release_weights() {}
+
+    // Plain NCHW reference: `inputs[k]` holds batch x input_shape(k), `output` batch x output_shape().
+    virtual void forward_reference(std::span<const float* const> inputs, float* output, int batch) const = 0;
+
+    // A layer whose output is its input unchanged (e.g. [cost] at inference).
+    virtual bool is_identity() const { return false; }
+
+protected:
+    // A shape error at this layer's cfg line.
+    [[noreturn]] void fail(const std::string& message) const {
+        throw error_at(cfg_path_, cfg_line_, "[" + std::string(type()) + "] (layer " + std::to_string(index_) + "): " + message);
+    }
+    std::vector<int> sources_;  // left empty by a factory: the previous layer
+    std::vector<Shape> inputs_;
+    Shape output_;
+    int index_ = 0;
+    int cfg_line_ = 0;
+    std::string cfg_path_;
+    friend class Network;
+};
+
+// Layer factories keyed by section name. Each layer's .cpp registers itself with a
+// static LayerRegistrar, so adding a layer type touches only src/layer/.
+using LayerFactory = std::function<std::unique_ptr<Layer>(const SectionReader&, const LayerBuildContext&)>;
+
+void register_layer(const std::string& section, LayerFactory factory);
+const LayerFactory* find_layer_factory(const std::string& section);
+std::vector<std::string> registered_layers();
+
+struct LayerRegistrar {
+    LayerRegistrar(const std::string& section, LayerFactory factory) { register_layer(section, std::move(factory)); }
+};
+
+// Shared activation helpers (darknet's definitions).
+enum class Activation { linear, leaky, relu, logistic };
+Activation parse_activation(const SectionReader& r, const char* fallback);
+const char* activation_name(Activation a);
+inline float activate(Activation a, float x) {
+    switch (a) {
+        case Activation::linear: return x;
+        case Activation::leaky: return x > 0 ? x : 0.1f * x;
+        case Activation::relu: return x > 0 ? x : 0;
+        case Activation::logistic: return 1.f / (1.f + std::exp(-x));
+    }
+    return x;
+}
+
+}  // namespace yolo9k

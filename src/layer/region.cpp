@@ -1,0 +1,90 @@
+#include "layer/region.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace yolo9k {
+
+void RegionLayer::reshape(const std::vector<Shape>& inputs) {
+    inputs_ = inputs;
+    const Shape in = inputs.at(0);
+    if (in.c != num * entries())
+        fail("the input has " + std::to_string(in.c) + " channels, but num*(coords+1+classes) = " + std::to_string(num) +
+             "*(" + std::to_string(coords) + "+1+" + std::to_string(classes) + ") = " + std::to_string(num * entries()) +
+             ": set filters=" + std::to_string(num * entries()) + " in the [convolutional] before this [region]");
+    output_ = in;
+}
+
+std::string RegionLayer::describe() const { return "detection"; }
+
+void RegionLayer::activate_in_place(float* data, int batch) const {
+    if (!tree_file.empty())
+        throw Error(cfg_path_ + ":" + std::to_string(cfg_line_) +
+                    ": [region] tree=: the WordTree (YOLO9000) hierarchical softmax is not supported yet");
+    const int cells = output_.h * output_.w;
+    auto logistic = [](float* x, int n) {
+        for (int i = 0; i < n; ++i) x[i] = 1.f / (1.f + std::exp(-x[i]));
+    };
+    for (int b = 0; b < batch; ++b)
+        for (int n = 0; n < num; ++n) {
+            float* a = data + (size_t(b) * num + n) * entries() * cells;
+            logistic(a, 2 * cells);                // x, y
+            logistic(a + coords * cells, cells);   // objectness
+            float* cls = a + (coords + 1) * cells;
+            if (!softmax) {
+                logistic(cls, classes * cells);
+                continue;
+            }
+            for (int g = 0; g < cells; ++g) {      // softmax over classes, stride = cells
+                float largest = -INFINITY;
+                for (int k = 0; k < classes; ++k) largest = std::max(largest, cls[k * cells + g]);
+                float sum = 0;
+                for (int k = 0; k < classes; ++k) {
+                    const float e = std::exp(cls[k * cells + g] - largest);
+                    sum += e;
+                    cls[k * cells + g] = e;
+                }
+                for (int k = 0; k < classes; ++k) cls[k * cells + g] /= sum;
+            }
+        }
+}
+
+void RegionLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
+    std::memcpy(output, inputs[0], size_t(batch) * output_.size() * sizeof(float));
+    activate_in_place(output, batch);
+}
+
+namespace {
+const LayerRegistrar registrar("region", [](const SectionReader& r, const LayerBuildContext&) {
+    auto l = std::make_unique<RegionLayer>();
+    l->classes = r.get_int_in("classes", 20, 1, 1 << 20);
+    l->coords = r.get_int_in("coords", 4, 4, 4);
+    l->num = r.get_int_in("num", 1, 1, 1024);
+    l->anchors = r.get_floats("anchors");
+    if (l->anchors.empty()) l->anchors.assign(2 * l->num, .5f);  // darknet's default prior
+    if (int(l->anchors.size()) != 2 * l->num)
+        r.fail("anchors", "expected " + std::to_string(2 * l->num) + " numbers (w,h for each of num=" +
+                              std::to_string(l->num) + " anchors), got " + std::to_string(l->anchors.size()));
+    for (float a : l->anchors)
+        if (!(a > 0)) r.fail("anchors", "anchor sizes must be positive");
+    l->softmax = r.get_bool("softmax", false);
+    l->tree_file = r.get_string("tree", "");
+    l->map_file = r.get_string("map", "");
+    l->bias_match = r.get_bool("bias_match", false);
+    l->rescore = r.get_bool("rescore", false);
+    l->absolute = r.get_bool("absolute", false);
+    l->random = r.get_bool("random", false);
+    l->jitter = r.get_float_in("jitter", .2f, 0.f, 1.f);
+    l->thresh = r.get_float_in("thresh", .5f, 0.f, 1.f);
+    l->object_scale = r.get_float_in("object_scale", 1, 0.f, 1e6f);
+    l->noobject_scale = r.get_float_in("noobject_scale", 1, 0.f, 1e6f);
+    l->class_scale = r.get_float_in("class_scale", 1, 0.f, 1e6f);
+    l->coord_scale = r.get_float_in("coord_scale", 1, 0.f, 1e6f);
+    return l;
+});
+}  // namespace
+
+}  // namespace yolo9k

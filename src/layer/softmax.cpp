@@ -1,0 +1,58 @@
+#include "layer/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace yolo9k {
+
+void SoftmaxLayer::reshape(const std::vector<Shape>& inputs) {
+    inputs_ = inputs;
+    if (inputs.at(0).size() % groups)
+        fail("input " + inputs[0].str() + " does not split into groups=" + std::to_string(groups) + " equal parts");
+    output_ = inputs[0];
+}
+
+std::string SoftmaxLayer::describe() const {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "softmax                                        %4zu", output_.size());
+    return buf;
+}
+
+void SoftmaxLayer::activate_in_place(float* data, int batch) const {
+    if (!tree_file.empty())
+        throw Error(cfg_path_ + ":" + std::to_string(cfg_line_) +
+                    ": [softmax] tree=: the WordTree hierarchical softmax is not supported yet");
+    const size_t n = output_.size() / groups;
+    for (int b = 0; b < batch; ++b)
+        for (int g = 0; g < groups; ++g) {
+            float* x = data + b * output_.size() + g * n;
+            const float largest = *std::max_element(x, x + n);
+            float sum = 0;
+            for (size_t i = 0; i < n; ++i) {
+                x[i] = std::exp(x[i] / temperature - largest / temperature);
+                sum += x[i];
+            }
+            for (size_t i = 0; i < n; ++i) x[i] /= sum;
+        }
+}
+
+void SoftmaxLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
+    std::memcpy(output, inputs[0], size_t(batch) * output_.size() * sizeof(float));
+    activate_in_place(output, batch);
+}
+
+namespace {
+const LayerRegistrar registrar("softmax", [](const SectionReader& r, const LayerBuildContext&) {
+    auto l = std::make_unique<SoftmaxLayer>();
+    l->groups = r.get_int_in("groups", 1, 1, 1 << 20);
+    l->temperature = r.get_float_in("temperature", 1, 1e-6f, 1e6f);
+    l->tree_file = r.get_string("tree", "");
+    return l;
+});
+}  // namespace
+
+}  // namespace yolo9k

@@ -1,0 +1,24 @@
+// [softmax]: softmax over each image's outputs (split into `groups` equal parts),
+// with an optional temperature. `tree=` selects the WordTree hierarchical softmax.
+#pragma once
+
+#include <string>
+
+#include "layer/layer.h"
+
+namespace yolo9k {
+
+class SoftmaxLayer : public Layer {
+public:
+    std::string_view type() const override { return "softmax"; }
+    void reshape(const std::vector<Shape>& inputs) override;
+    std::string describe() const override;
+    void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    void activate_in_place(float* data, int batch) const;
+
+    int groups = 1;
+    float temperature = 1;
+    std::string tree_file;
+};
+
+}  // namespace yolo9k

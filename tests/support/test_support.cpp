@@ -1,0 +1,104 @@
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "layer/convolutional.h"
+
+namespace yolo9k::test {
+
+std::string darknet_cfg(const std::string& name) { return "/usr/share/darknet/cfg/" + name; }
+std::string darknet_data(const std::string& name) { return "/usr/share/darknet/data/" + name; }
+
+bool running_in_ci() {
+    const char* ci = std::getenv("CI");
+    return ci && std::string(ci) == "true";
+}
+
+std::string shared_data_dir() {
+    namespace fs = std::filesystem;
+    if (const char* env = std::getenv("YOLO9K_DATA"); env && *env) return fs::is_directory(env) ? env : "";
+    const fs::path guess = fs::path(YOLO9K_SOURCE_DIR) / ".." / "shared" / "data";
+    return fs::is_directory(guess) ? fs::canonical(guess).string() : "";
+}
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float lo, float hi) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+void randomize_weights(Network& net, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    for (int i = 0; i < net.size(); ++i) {
+        auto* conv = dynamic_cast<ConvolutionalLayer*>(&net.layer(i));
+        if (!conv) continue;
+        const int fan_in = conv->input_shape().c * conv->size * conv->size;
+        const float scale = std::sqrt(6.f / fan_in);  // uniform He: variance 2/fan_in
+        for (auto& w : conv->weights) w = u(rng) * scale;
+        for (auto& b : conv->biases) b = 0.1f * u(rng);
+        if (conv->batch_normalize) {
+            for (auto& s : conv->scales) s = 1.f + 0.2f * u(rng);
+            for (auto& m : conv->rolling_mean) m = 0.1f * u(rng);
+            for (auto& v : conv->rolling_variance) v = 1.f + 0.5f * u(rng);
+        }
+    }
+}
+
+TempDir::TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "yolo9k-test-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& content) {
+    std::ofstream f(path, std::ios::binary);
+    f << content;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+CliResult run_cli(const std::string& args) {
+    TempDir tmp;
+    const std::string out = tmp.file("out"), err = tmp.file("err");
+    const std::string cmd = std::string(YOLO9K_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const int status = std::system(cmd.c_str());
+    CliResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+}
+
+float max_abs(const float* a, size_t n) {
+    float m = 0;
+    for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i]));
+    return m;
+}
+
+float max_abs_diff(const float* a, const float* b, size_t n) {
+    float m = 0;
+    for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+}  // namespace yolo9k::test

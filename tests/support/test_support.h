@@ -1,0 +1,62 @@
+// Helpers shared by the test binaries.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "network/network.h"
+
+namespace yolo9k::test {
+
+// Darknet's reference files (cfgs, names, sample images) from Debian's `darknet` package.
+std::string darknet_cfg(const std::string& name);   // e.g. "yolov2-voc.cfg"
+std::string darknet_data(const std::string& name);  // e.g. "dog.jpg"
+
+// The shared real data (BCCD, raccoon, VOC annotations): $YOLO9K_DATA or ../shared/data
+// beside the source tree. Empty when missing; tests call require_shared_data().
+std::string shared_data_dir();
+// Skips the test when the data is missing, but fails it under CI=true.
+#define YOLO9K_REQUIRE_SHARED_DATA()                                                             \
+    do {                                                                                         \
+        if (::yolo9k::test::shared_data_dir().empty()) {                                         \
+            if (::yolo9k::test::running_in_ci()) FAIL() << "shared data missing under CI=true"; \
+            GTEST_SKIP() << "shared data not found (set YOLO9K_DATA)";                          \
+        }                                                                                        \
+    } while (0)
+bool running_in_ci();
+
+// Random but well-scaled parameters (He-scaled weights, batch-norm statistics near
+// identity) so deep networks keep activations in a sensible range.
+void randomize_weights(Network& net, uint32_t seed);
+std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1, float hi = 1);
+
+// A fresh, empty directory removed when the object dies.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+// Runs the yolo9k CLI; returns the exit code, with stdout and stderr captured.
+struct CliResult {
+    int exit_code = -1;
+    std::string out, err;
+};
+CliResult run_cli(const std::string& args);
+
+float max_abs(const float* a, size_t n);
+float max_abs_diff(const float* a, const float* b, size_t n);
+
+}  // namespace yolo9k::test
