@@ -1,7 +1,180 @@
+// `yolo9k bench`: forward speed side by side with OpenCV dnn and libdarknet on the same
+// cfg and weights, as median ms/image, GFLOP/s and the fraction of the measured FMA peak.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "backend/executor.h"
 #include "cli/commands.h"
+#include "core/error.h"
+#include "network/initialize.h"
+#include "network/network.h"
+#include "perf/baselines.h"
+#include "perf/fma_peak.h"
+#include "perf/stats.h"
+#include "yolo9k/detector.h"
+
 namespace yolo9k::cli {
-Action add_bench_command(CLI::App& app) {
-    app.add_subcommand("bench", "Benchmark forward speed against OpenCV dnn and darknet");
-    return [] { return kExitFailure; };
+namespace {
+
+struct BenchOptions {
+    std::vector<std::string> cfgs;
+    std::string weights, image;
+    std::vector<int> batches{1, 8};
+    std::vector<int> sizes;
+    int threads = 0;
+    int iterations = 10;
+    double darknet_budget_s = 20;
+    std::vector<std::string> baselines{"opencv-dnn", "darknet"};
+    std::string json;
+};
+
+std::string temp_weights_for(const Network& net, const std::string& cfg, const std::filesystem::path& dir) {
+    const std::string path = (dir / (std::filesystem::path(cfg).stem().string() + ".random.weights")).string();
+    net.save_weights(path);
+    return path;
 }
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+
+}  // namespace
+
+Action add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "bench", "Forward-pass speed vs OpenCV dnn and darknet (median ms/image, GFLOP/s, % of FMA peak)");
+    sub->add_option("--cfg", o->cfgs, "cfg file(s); default: darknet's yolov2-voc.cfg and yolov2-tiny-voc.cfg")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--weights", o->weights, "weights for a single --cfg; default: random weights (speed does not depend on them)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--batch", o->batches, "batch sizes")->delimiter(',');
+    sub->add_option("--sizes", o->sizes, "input sizes, e.g. 288,352,416,480,544; default: the cfg's")->delimiter(',');
+    sub->add_option("--threads", o->threads, "threads for yolo9k and OpenCV dnn (darknet is single-threaded); 0: all cores");
+    sub->add_option("--iterations", o->iterations, "timed runs per measurement (median reported)");
+    sub->add_option("--baselines", o->baselines, "engines to compare: opencv-dnn, darknet, or none")->delimiter(',');
+    sub->add_option("--darknet-budget", o->darknet_budget_s, "seconds of darknet timing per case (it is slow)");
+    sub->add_option("--image", o->image, "JPEG for the end-to-end detect timing; default: darknet's dog.jpg");
+    sub->add_option("--json", o->json, "also write the results as JSON");
+    return [o] {
+        namespace fs = std::filesystem;
+        if (o->cfgs.empty()) o->cfgs = {"/usr/share/darknet/cfg/yolov2-voc.cfg", "/usr/share/darknet/cfg/yolov2-tiny-voc.cfg"};
+        for (const auto& c : o->cfgs)
+            if (!fs::exists(c)) throw Error(c + ": no such cfg file (install Debian's darknet package, or pass --cfg)");
+        if (!o->weights.empty() && o->cfgs.size() != 1) throw Error("--weights needs exactly one --cfg");
+        if (o->image.empty()) o->image = "/usr/share/darknet/data/dog.jpg";
+        std::vector<std::string> engines;
+        for (const auto& b : o->baselines)
+            if (b != "none") engines.push_back(b);
+        const int threads = o->threads > 0 ? o->threads : default_thread_count();
+
+        nlohmann::json report;
+        const perf::FmaPeak peak = perf::measure_fma_peak({.threads = threads});
+        std::cout << "machine fp32 FMA peak: " << fmt("%.1f", peak.gflops_total) << " GFLOP/s with " << peak.threads
+                  << " threads (" << fmt("%.1f", peak.gflops_per_thread) << " per thread, " << peak.isa << ")\n";
+        report["fma_peak"] = {{"isa", peak.isa}, {"threads", peak.threads}, {"gflops_total", peak.gflops_total},
+                              {"gflops_per_thread", peak.gflops_per_thread}};
+
+        char tmpl[] = "/tmp/yolo9k-bench-XXXXXX";
+        if (!mkdtemp(tmpl)) throw Error("cannot create a temporary directory for benchmark weights");
+        const fs::path tmp = tmpl;
+        struct Cleanup {
+            fs::path p;
+            ~Cleanup() {
+                std::error_code ec;
+                fs::remove_all(p, ec);
+            }
+        } cleanup{tmp};
+
+        for (const auto& cfg : o->cfgs) {
+            std::vector<int> sizes = o->sizes;
+            if (sizes.empty()) sizes = {Network::from_cfg_file(cfg).input_shape().w};
+            for (int size : sizes) {
+                Network net = Network::from_cfg_file(cfg, {.width = size, .height = size});
+                std::string weights = o->weights;
+                if (weights.empty()) {
+                    initialize_weights(net, 1);
+                    weights = temp_weights_for(net, cfg, tmp);
+                } else {
+                    net.load_weights(weights);
+                }
+                const double gflop = net.total_flops() / 1e9;
+                const Shape in = net.input_shape();
+                for (int batch : o->batches) {
+                    std::cout << "\n" << fs::path(cfg).filename().string() << " " << in.w << "x" << in.h << " batch " << batch
+                              << " (" << fmt("%.2f", gflop) << " GFLOP/image)\n";
+                    std::printf("  %-12s %12s %10s %9s %10s\n", "engine", "ms/image", "GFLOP/s", "% peak", "yolo9k is");
+                    const auto input = perf::synthetic_input(batch, in.c, in.w, in.h);
+                    auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads});
+                    const perf::Summary ours = perf::measure([&] { ex->forward(input.data()); },
+                                                            {.warmup = 2, .iterations = o->iterations});
+                    const double ours_ms = ours.median / batch;
+                    auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
+                        const double gflops = gflop / (ms_per_image / 1e3);
+                        std::printf("  %-12s %12.2f %10.1f %8.1f%% %10s  %s\n", name.c_str(), ms_per_image, gflops,
+                                    100 * gflops / peak.gflops_total,
+                                    name == "yolo9k" ? "" : (fmt("%.1fx", ms_per_image / ours_ms) + " faster").c_str(),
+                                    note.c_str());
+                        return nlohmann::json{{"engine", name}, {"ms_per_image", ms_per_image}, {"gflops", gflops},
+                                              {"fraction_of_peak", gflops / peak.gflops_total}};
+                    };
+                    nlohmann::json entry = {{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"gflop_per_image", gflop}};
+                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, " + std::to_string(threads) + " threads"));
+                    for (const auto& engine : engines) {
+                        perf::BaselineRunOptions bo{.batch = batch, .width = in.w, .height = in.h, .threads = threads, .engines = {engine}};
+                        bo.timing = engine == "darknet"
+                                        ? perf::TimingOptions{.warmup = 0, .iterations = o->iterations,
+                                                              .budget_ms = o->darknet_budget_s * 1e3, .min_iterations = 1}
+                                        : perf::TimingOptions{.warmup = 2, .iterations = o->iterations};
+                        for (const auto& r : perf::run_baselines(cfg, weights, bo)) {
+                            if (!r.ran) {
+                                std::printf("  %-12s %12s  (%s)\n", r.name.c_str(), "-", r.why.c_str());
+                                entry["engines"].push_back({{"engine", r.name}, {"skipped", r.why}});
+                                continue;
+                            }
+                            auto j = row(r.name, r.timing.median / batch,
+                                         r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs]");
+                            entry["engines"].push_back(j);
+                        }
+                    }
+                    report["forward"].push_back(entry);
+                }
+
+                // End to end on a real JPEG: decode + letterbox + forward + decode/NMS.
+                if (fs::exists(o->image)) {
+                    Detector det({.cfg = cfg, .weights = weights, .size = in.w, .threads = threads});
+                    const auto input = perf::synthetic_input(1, in.c, in.w, in.h);
+                    const perf::Summary fwd = perf::measure([&] { det.forward(input.data()); }, {.warmup = 2, .iterations = o->iterations});
+                    const perf::Summary e2e = perf::measure(
+                        [&] {
+                            cv::Mat img = cv::imread(o->image, cv::IMREAD_COLOR);
+                            det.detect(img);
+                        },
+                        {.warmup = 2, .iterations = o->iterations});
+                    std::printf("  end-to-end detect on %s: %.2f ms vs forward %.2f ms (x%.3f)\n",
+                                fs::path(o->image).filename().c_str(), e2e.median, fwd.median, e2e.median / fwd.median);
+                    report["end_to_end"].push_back({{"cfg", cfg}, {"size", in.w}, {"image", o->image},
+                                                    {"detect_ms", e2e.median}, {"forward_ms", fwd.median},
+                                                    {"ratio", e2e.median / fwd.median}});
+                }
+            }
+        }
+        if (!o->json.empty()) {
+            std::ofstream f(o->json);
+            if (!f) throw Error(o->json + ": cannot write");
+            f << report.dump(2) << "\n";
+        }
+        return kExitOk;
+    };
+}
+
 }  // namespace yolo9k::cli

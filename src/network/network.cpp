@@ -57,10 +57,10 @@ Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
         throw error_at(cfg.path, head.line, "first section is [" + head.type + "]; expected [net]");
     {
         SectionReader r(cfg, head);
-        net.net_ = parse_net_section(r);
-        r.finish();
         if (!r.has("width") || !r.has("height") || !r.has("channels"))
             r.fail_section("expected width, height and channels");
+        net.net_ = parse_net_section(r);
+        r.finish();
     }
     if (opts.width) net.net_.width = *opts.width;
     if (opts.height) net.net_.height = *opts.height;

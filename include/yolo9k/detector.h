@@ -1,0 +1,60 @@
+// yolo9k's public API: build a detector from a darknet cfg + weights, detect objects.
+//
+//   yolo9k::Detector det({.cfg = "yolov2-voc.cfg", .weights = "yolov2-voc.weights",
+//                         .names = "voc.names"});
+//   for (const auto& d : det.detect(cv::imread("dog.jpg"))) ...
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "yolo9k/detection.h"
+
+namespace yolo9k {
+
+struct DetectorOptions {
+    std::string cfg;      // darknet .cfg whose last layer is [region]
+    std::string weights;  // darknet .weights matching the cfg
+    std::string names;    // one class name per line; optional (ids are used without it)
+    int size = 0;         // input width = height; 0 keeps the cfg's (must be a multiple of 32)
+    float thresh = .5f;   // minimum objectness x class probability, as darknet's -thresh
+    float nms = .45f;     // IoU above which a weaker box of the same class is dropped; 0 disables
+    bool letterbox = true;  // keep aspect ratio (darknet's default); false stretches the image
+    int batch = 1;        // images per forward pass in detect_batch()
+    int threads = 0;      // 0: all cores
+};
+
+class Detector {
+public:
+    explicit Detector(const DetectorOptions& options);
+    ~Detector();
+    Detector(Detector&&) noexcept;
+    Detector& operator=(Detector&&) noexcept;
+
+    // One image, 8-bit BGR (as cv::imread gives; grey and BGRA are converted).
+    std::vector<Detection> detect(const cv::Mat& image);
+    // Several images, run `options.batch` at a time.
+    std::vector<std::vector<Detection>> detect_batch(const std::vector<cv::Mat>& images);
+
+    const std::vector<std::string>& class_names() const;
+    int classes() const;
+    int input_width() const;
+    int input_height() const;
+    const DetectorOptions& options() const;
+
+    // The raw network pass on a prepared input (batch x 3 x H x W, RGB in [0,1]):
+    // returns the activated [region] output. For tools that need the tensor itself.
+    const float* forward(const float* input);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Reads a darknet .names file: one name per line, trailing blanks removed.
+std::vector<std::string> read_names_file(const std::string& path);
+
+}  // namespace yolo9k

@@ -1,0 +1,120 @@
+#include "yolo9k/detector.h"
+
+#include <fstream>
+
+#include "backend/executor.h"
+#include "core/error.h"
+#include "detect/letterbox.h"
+#include "detect/region_decode.h"
+#include "layer/region.h"
+#include "network/network.h"
+
+namespace yolo9k {
+
+std::vector<std::string> read_names_file(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw Error(path + ": cannot open names file (no such file or not readable)");
+    std::vector<std::string> names;
+    std::string line;
+    while (std::getline(f, line)) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+        names.push_back(line);
+    }
+    while (!names.empty() && names.back().empty()) names.pop_back();
+    if (names.empty()) throw Error(path + ": names file is empty (expected one class name per line)");
+    return names;
+}
+
+struct Detector::Impl {
+    DetectorOptions options;
+    Network net;
+    std::unique_ptr<Executor> executor;
+    RegionDecodeParams region;
+    std::vector<std::string> names;
+    std::vector<float> input;
+    RegionCandidates workspace;
+
+    explicit Impl(const DetectorOptions& o) : options(o), net(build(o)) {
+        if (o.weights.empty()) throw Error("no weights file given (a detector needs --weights)");
+        net.load_weights(o.weights);
+        const auto* head = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+        if (!head)
+            throw Error(o.cfg + ": the last layer is [" + std::string(net.layer(net.output_layer()).type()) +
+                        "], not [region]: this cfg is not a YOLOv2 detector");
+        if (!head->tree_file.empty())
+            throw Error(o.cfg + ": [region] tree= (YOLO9000 WordTree) detection is not supported yet");
+        region.grid_w = head->output_shape().w;
+        region.grid_h = head->output_shape().h;
+        region.num = head->num;
+        region.classes = head->classes;
+        region.coords = head->coords;
+        region.anchors = head->anchors;
+        if (!o.names.empty()) {
+            names = read_names_file(o.names);
+            if (int(names.size()) < head->classes)
+                throw Error(o.names + ": " + std::to_string(names.size()) + " names, but " + o.cfg + " has classes=" +
+                            std::to_string(head->classes) + " (expected one name per class)");
+        }
+        if (o.batch < 1) throw Error("batch must be at least 1");
+        executor = make_executor(net, "onednn", {.batch = o.batch, .threads = o.threads});
+        net.release_weights();  // the executor holds folded, reordered copies
+        input.resize(size_t(o.batch) * net.input_shape().size());
+    }
+
+    static Network build(const DetectorOptions& o) {
+        NetworkOptions no;
+        if (o.size) {
+            if (o.size < 32 || o.size % 32)
+                throw Error("size " + std::to_string(o.size) + ": expected a multiple of 32 (e.g. 320, 416, 608)");
+            no.width = no.height = o.size;
+        }
+        return Network::from_cfg_file(o.cfg, no);
+    }
+
+    std::vector<std::vector<Detection>> run(const cv::Mat* images, int count) {
+        const Shape in = net.input_shape();
+        std::vector<LetterboxGeometry> geometry(count);
+        const ResizeMode mode = options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize;
+        for (int i = 0; i < count; ++i) {
+            if (images[i].empty()) throw Error("empty image given to detect()");
+            geometry[i] = prepare_network_input(images[i], in.w, in.h, mode, input.data() + i * in.size());
+        }
+        executor->forward(input.data());
+        const Shape out = net.layer(net.output_layer()).output_shape();
+        std::vector<std::vector<Detection>> result(count);
+        for (int i = 0; i < count; ++i)
+            result[i] = decode_region(executor->output() + i * out.size(), region, geometry[i], options.thresh, options.nms,
+                                      names, &workspace);
+        return result;
+    }
+};
+
+Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+Detector::~Detector() = default;
+Detector::Detector(Detector&&) noexcept = default;
+Detector& Detector::operator=(Detector&&) noexcept = default;
+
+std::vector<Detection> Detector::detect(const cv::Mat& image) { return std::move(impl_->run(&image, 1).front()); }
+
+std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv::Mat>& images) {
+    std::vector<std::vector<Detection>> all;
+    const int b = impl_->options.batch;
+    for (size_t start = 0; start < images.size(); start += b) {
+        const int count = int(std::min<size_t>(b, images.size() - start));
+        for (auto& r : impl_->run(images.data() + start, count)) all.push_back(std::move(r));
+    }
+    return all;
+}
+
+const std::vector<std::string>& Detector::class_names() const { return impl_->names; }
+int Detector::classes() const { return impl_->region.classes; }
+int Detector::input_width() const { return impl_->net.input_shape().w; }
+int Detector::input_height() const { return impl_->net.input_shape().h; }
+const DetectorOptions& Detector::options() const { return impl_->options; }
+
+const float* Detector::forward(const float* input) {
+    impl_->executor->forward(input);
+    return impl_->executor->output();
+}
+
+}  // namespace yolo9k
