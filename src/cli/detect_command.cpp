@@ -1,7 +1,182 @@
+// `yolo9k detect`: images, directories, list files, videos and cameras in; darknet-style
+// console lines, annotated images/videos and JSON out.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "cli/commands.h"
+#include "core/error.h"
+#include "detect/render.h"
+#include "io/image_reader.h"
+#include "io/inputs.h"
+#include "yolo9k/detector.h"
+
 namespace yolo9k::cli {
-Action add_detect_command(CLI::App& app) {
-    app.add_subcommand("detect", "Detect objects in images, directories, list files, videos or cameras");
-    return [] { return kExitFailure; };
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DetectOptions {
+    DetectorOptions detector;
+    std::vector<std::string> inputs;
+    std::string json, out_dir;
+    bool stretch = false, quiet = false;
+    long max_frames = 0;
+};
+
+// Where an annotated copy goes: DIR/<name>, made unique if two inputs share a name.
+std::string output_path(const std::string& dir, const fs::path& source, const std::string& ext, std::set<std::string>& used) {
+    std::string stem = source.stem().string();
+    std::string candidate = (fs::path(dir) / (stem + ext)).string();
+    for (int k = 1; used.count(candidate); ++k) candidate = (fs::path(dir) / (stem + "_" + std::to_string(k) + ext)).string();
+    used.insert(candidate);
+    return candidate;
 }
+
+class JsonWriter {
+public:
+    // A file ending in .jsonl gets one object per line as results arrive (what video and
+    // camera streams need); any other name gets one JSON array at the end.
+    explicit JsonWriter(const std::string& path) : path_(path) {
+        if (path_.empty()) return;
+        lines_ = fs::path(path_).extension() == ".jsonl";
+        file_.open(path_ == "-" ? "/dev/stdout" : path_);
+        if (!file_) throw Error(path_ + ": cannot open for writing");
+    }
+    void add(const ImageDetections& d) {
+        if (path_.empty()) return;
+        if (lines_) {
+            file_ << to_json(d).dump() << "\n";
+            file_.flush();
+        } else {
+            all_.push_back(d);
+        }
+    }
+    void finish() {
+        if (path_.empty() || lines_) return;
+        file_ << to_json(all_).dump(2) << "\n";
+        if (!file_) throw Error(path_ + ": write failed");
+    }
+
+private:
+    std::string path_;
+    bool lines_ = false;
+    std::ofstream file_;
+    std::vector<ImageDetections> all_;
+};
+
+}  // namespace
+
+Action add_detect_command(CLI::App& app) {
+    auto o = std::make_shared<DetectOptions>();
+    CLI::App* sub = app.add_subcommand("detect", "Detect objects in images, directories, list files, videos or cameras");
+    sub->add_option("--cfg", o->detector.cfg, "darknet .cfg of a YOLOv2 detector")->required();
+    sub->add_option("--weights", o->detector.weights, "darknet .weights for the cfg")->required();
+    sub->add_option("--names", o->detector.names, "class names, one per line (e.g. voc.names)");
+    sub->add_option("--thresh", o->detector.thresh, "score threshold (objectness x class probability)")
+        ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--nms", o->detector.nms, "NMS IoU threshold; 0 disables")->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's");
+    sub->add_flag("--stretch", o->stretch, "resize to the input size without keeping the aspect ratio (default: letterbox)");
+    sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::PositiveNumber);
+    sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
+    sub->add_option("--json", o->json, "write detections as JSON (a .jsonl name: one object per line; - for stdout)");
+    sub->add_option("--out", o->out_dir, "write annotated images / videos into this directory");
+    sub->add_option("--max-frames", o->max_frames, "stop each video or camera after this many frames (0: all)");
+    sub->add_flag("-q,--quiet", o->quiet, "no per-image console lines");
+    sub->add_option("inputs", o->inputs, "images, directories, list files (.txt/.list), videos, or cam:N")->required();
+    return [o] {
+        o->detector.letterbox = !o->stretch;
+        // Check every input before the (slow) network load, so typos fail fast.
+        const std::vector<InputSource> sources = expand_inputs(o->inputs);
+        if (!o->out_dir.empty()) {
+            std::error_code ec;
+            fs::create_directories(o->out_dir, ec);
+            if (ec) throw Error(o->out_dir + ": cannot create output directory: " + ec.message());
+        }
+        Detector detector(o->detector);
+        JsonWriter json(o->json == "-" ? "-" : o->json);
+        std::set<std::string> used_names;
+        int failures = 0;
+
+        auto report = [&](ImageDetections& result, cv::Mat& image, double ms) {
+            if (!o->quiet && o->json != "-") {
+                std::printf("%s: Predicted in %.3f ms.\n%s", result.file.c_str(), ms, to_console(result.detections).c_str());
+                std::fflush(stdout);
+            }
+            json.add(result);
+        };
+
+        // Images go through in batches of --batch.
+        std::vector<const InputSource*> images;
+        for (const auto& s : sources)
+            if (s.kind == SourceKind::Image) images.push_back(&s);
+        for (size_t start = 0; start < images.size(); start += o->detector.batch) {
+            std::vector<cv::Mat> batch;
+            std::vector<const InputSource*> names;
+            for (size_t i = start; i < std::min(images.size(), start + o->detector.batch); ++i) {
+                try {
+                    batch.push_back(load_image(images[i]->path));
+                    names.push_back(images[i]);
+                } catch (const Error& e) {
+                    std::cerr << "yolo9k: error: " << e.what() << "\n";
+                    ++failures;
+                }
+            }
+            if (batch.empty()) continue;
+            const auto t0 = std::chrono::steady_clock::now();
+            auto detections = detector.detect_batch(batch);
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / batch.size();
+            for (size_t i = 0; i < batch.size(); ++i) {
+                ImageDetections result{names[i]->path, batch[i].cols, batch[i].rows, std::move(detections[i])};
+                report(result, batch[i], ms);
+                if (!o->out_dir.empty()) {
+                    draw_detections(batch[i], result.detections);
+                    const std::string path = output_path(o->out_dir, names[i]->path, ".jpg", used_names);
+                    if (!cv::imwrite(path, batch[i])) throw Error(path + ": cannot write annotated image");
+                }
+            }
+        }
+
+        for (const auto& s : sources) {
+            if (s.kind == SourceKind::Image) continue;
+            try {
+                VideoSource video = s.kind == SourceKind::Camera ? VideoSource(s.camera) : VideoSource(s.path);
+                std::unique_ptr<VideoSink> sink;
+                VideoFrame frame;
+                while (video.read(frame)) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    ImageDetections result{s.path + "#" + std::to_string(frame.index), frame.image.cols, frame.image.rows,
+                                           detector.detect(frame.image)};
+                    report(result, frame.image,
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                    if (!o->out_dir.empty()) {
+                        if (!sink) {
+                            const std::string name = s.kind == SourceKind::Camera ? "camera" + std::to_string(s.camera) : s.path;
+                            sink = std::make_unique<VideoSink>(output_path(o->out_dir, name, ".mp4", used_names),
+                                                               video.fps() > 0 ? video.fps() : 25.0, frame.image.size());
+                        }
+                        draw_detections(frame.image, result.detections);
+                        sink->write(frame.image);
+                    }
+                    if (o->max_frames > 0 && frame.index + 1 >= o->max_frames) break;
+                }
+            } catch (const Error& e) {
+                std::cerr << "yolo9k: error: " << e.what() << "\n";
+                ++failures;
+            }
+        }
+        json.finish();
+        if (failures) std::cerr << "yolo9k: " << failures << " input(s) failed\n";
+        return failures ? kExitFailure : kExitOk;
+    };
+}
+
 }  // namespace yolo9k::cli

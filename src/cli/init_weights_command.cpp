@@ -1,0 +1,29 @@
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "network/initialize.h"
+#include "network/network.h"
+
+namespace yolo9k::cli {
+
+Action add_init_weights_command(CLI::App& app) {
+    struct Opts {
+        std::string cfg, out;
+        uint32_t seed = 1;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* sub = app.add_subcommand("init-weights", "Write freshly initialised (untrained) weights for a cfg");
+    sub->add_option("--cfg", o->cfg, "darknet .cfg file")->required()->check(CLI::ExistingFile);
+    sub->add_option("--out", o->out, "the .weights file to write")->required();
+    sub->add_option("--seed", o->seed, "random seed");
+    return [o] {
+        Network net = Network::from_cfg_file(o->cfg);
+        initialize_weights(net, o->seed);
+        net.save_weights(o->out);
+        std::cout << o->out << ": " << net.weights_file_bytes() << " bytes\n";
+        return kExitOk;
+    };
+}
+
+}  // namespace yolo9k::cli
