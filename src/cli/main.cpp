@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // help/version print and exit 0; every command-line mistake exits 2
+        return app.exit(e) == 0 ? kExitOk : kExitUsage;
     }
     try {
         for (auto& [sub, action] : actions)
