@@ -1,0 +1,218 @@
+#include "perf/fma_peak.h"
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define YOLO9K_PERF_X86 1
+#endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+#include "core/error.h"
+#include "perf/stats.h"
+
+namespace yolo9k::perf {
+namespace {
+
+// Written once per trial so the compiler cannot drop the accumulator chains.
+std::atomic<float> g_sink{0.0f};
+
+// acc = acc * kMul + kAdd converges to 1.0: no overflow, no denormals, however long it runs.
+constexpr float kMul = 0.99990f;
+constexpr float kAdd = 0.00010f;
+
+// Accumulator chains per kernel. Zen 4: FMA latency 4 cycles, two 256-bit FMA pipes, so
+// >= 8 chains saturate ymm; zmm ops occupy both pipes (double-pumped) and need fewer, but
+// more chains cost nothing. 16 zmm chains + 2 constants fit the 32 AVX-512 registers;
+// with only 16 ymm registers, 12 chains + 2 constants avoid spills.
+constexpr int kChains512 = 16;
+constexpr int kChainsAvx2 = 12;
+constexpr int kChainsGeneric = 16;
+constexpr int kGenericLanes = 4;
+
+#ifdef YOLO9K_PERF_X86
+__attribute__((target("avx512f"))) float fma_loop_avx512(std::uint64_t iterations) {
+    __m512 acc[kChains512];
+    for (int c = 0; c < kChains512; ++c) acc[c] = _mm512_set1_ps(0.01f * static_cast<float>(c));
+    const __m512 mul = _mm512_set1_ps(kMul);
+    const __m512 add = _mm512_set1_ps(kAdd);
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+        for (int c = 0; c < kChains512; ++c) acc[c] = _mm512_fmadd_ps(acc[c], mul, add);
+    }
+    __m512 sum = acc[0];
+    for (int c = 1; c < kChains512; ++c) sum = _mm512_add_ps(sum, acc[c]);
+    // Horizontal sum by hand: GCC 12's _mm512_reduce_add_ps trips -Wuninitialized.
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, sum);
+    float total = 0;
+    for (float v : lanes) total += v;
+    return total;
+}
+
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(std::uint64_t iterations) {
+    __m256 acc[kChainsAvx2];
+    for (int c = 0; c < kChainsAvx2; ++c) acc[c] = _mm256_set1_ps(0.01f * static_cast<float>(c));
+    const __m256 mul = _mm256_set1_ps(kMul);
+    const __m256 add = _mm256_set1_ps(kAdd);
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+        for (int c = 0; c < kChainsAvx2; ++c) acc[c] = _mm256_fmadd_ps(acc[c], mul, add);
+    }
+    __m256 sum = acc[0];
+    for (int c = 1; c < kChainsAvx2; ++c) sum = _mm256_add_ps(sum, acc[c]);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, sum);
+    float total = 0;
+    for (float v : lanes) total += v;
+    return total;
+}
+#endif
+
+// Portable fallback: multiply-add the compiler may or may not fuse or vectorise; it still
+// counts 2 FLOP per multiply-add, so the figure stays comparable.
+float fma_loop_generic(std::uint64_t iterations) {
+    float acc[kChainsGeneric][kGenericLanes];
+    for (int c = 0; c < kChainsGeneric; ++c)
+        for (int l = 0; l < kGenericLanes; ++l) acc[c][l] = 0.01f * static_cast<float>(c + l);
+    for (std::uint64_t i = 0; i < iterations; ++i)
+        for (int c = 0; c < kChainsGeneric; ++c)
+            for (int l = 0; l < kGenericLanes; ++l) acc[c][l] = acc[c][l] * kMul + kAdd;
+    float total = 0;
+    for (auto& chain : acc)
+        for (float v : chain) total += v;
+    return total;
+}
+
+struct Kernel {
+    std::string isa;
+    float (*loop)(std::uint64_t);
+    double flops_per_iteration;  // chains * lanes * 2 (an FMA is a multiply and an add)
+};
+
+Kernel kernel_for(const std::string& isa) {
+#ifdef YOLO9K_PERF_X86
+    if (isa == "avx512f") return {isa, fma_loop_avx512, kChains512 * 16 * 2.0};
+    if (isa == "avx2+fma") return {isa, fma_loop_avx2, kChainsAvx2 * 8 * 2.0};
+#endif
+    if (isa == "generic") return {isa, fma_loop_generic, kChainsGeneric * kGenericLanes * 2.0};
+    throw Error("fma peak: unknown ISA '" + isa + "' (expected avx512f, avx2+fma or generic)");
+}
+
+// Seconds one call of the loop takes.
+double time_loop(const Kernel& k, std::uint64_t iterations) {
+    const double t0 = now_ms();
+    g_sink.store(k.loop(iterations), std::memory_order_relaxed);
+    return (now_ms() - t0) * 1e-3;
+}
+
+// Iterations that make one call last about `target_ms`; grows the probe until the timing
+// is long enough (>= 5 ms) to trust.
+std::uint64_t calibrate(const Kernel& k, double target_ms) {
+    std::uint64_t iterations = 1 << 12;
+    double seconds = time_loop(k, iterations);
+    while (seconds < 5e-3 && iterations < (std::uint64_t{1} << 40)) {
+        iterations *= 4;
+        seconds = time_loop(k, iterations);
+    }
+    const double scaled = static_cast<double>(iterations) * (target_ms * 1e-3) / std::max(seconds, 1e-9);
+    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(scaled));
+}
+
+double best_single_thread(const Kernel& k, std::uint64_t iterations, int trials) {
+    double best = 0;
+    for (int t = 0; t < trials; ++t) {
+        const double seconds = time_loop(k, iterations);
+        best = std::max(best, k.flops_per_iteration * static_cast<double>(iterations) / seconds * 1e-9);
+    }
+    return best;
+}
+
+// All threads start together at a barrier; a trial's rate is total work over the span from
+// the first start to the last finish, so a straggler (shared core, migration) lowers it.
+double best_all_threads(const Kernel& k, std::uint64_t iterations, int trials, int threads) {
+    std::vector<double> start(threads), stop(threads);
+    std::barrier sync(threads + 1);
+    std::vector<std::jthread> pool;
+    pool.reserve(threads);
+    for (int w = 0; w < threads; ++w) {
+        pool.emplace_back([&, w] {
+            for (int t = 0; t < trials; ++t) {
+                sync.arrive_and_wait();  // trial begins
+                start[w] = now_ms();
+                g_sink.store(k.loop(iterations), std::memory_order_relaxed);
+                stop[w] = now_ms();
+                sync.arrive_and_wait();  // trial done
+            }
+        });
+    }
+    double best = 0;
+    for (int t = 0; t < trials; ++t) {
+        sync.arrive_and_wait();
+        sync.arrive_and_wait();
+        const double span_ms = *std::max_element(stop.begin(), stop.end()) -
+                               *std::min_element(start.begin(), start.end());
+        const double flops = k.flops_per_iteration * static_cast<double>(iterations) * threads;
+        best = std::max(best, flops / (span_ms * 1e-3) * 1e-9);
+    }
+    return best;
+}
+
+}  // namespace
+
+bool fma_isa_supported(const std::string& isa) {
+    if (isa == "generic") return true;
+#ifdef YOLO9K_PERF_X86
+    // __builtin_cpu_supports checks CPUID and, for AVX/AVX-512, that the OS saves the state.
+    __builtin_cpu_init();
+    if (isa == "avx512f") return __builtin_cpu_supports("avx512f");
+    if (isa == "avx2+fma") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return false;
+}
+
+std::string best_fma_isa() {
+    for (const char* isa : {"avx512f", "avx2+fma"})
+        if (fma_isa_supported(isa)) return isa;
+    return "generic";
+}
+
+int available_cpus() {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+#endif
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+FmaPeak measure_fma_peak(const FmaPeakOptions& options) {
+    const std::string isa = options.isa.empty() ? best_fma_isa() : options.isa;
+    const Kernel k = kernel_for(isa);
+    if (!fma_isa_supported(isa)) throw Error("fma peak: this CPU cannot run the " + isa + " kernel");
+    if (options.trials < 1) throw Error("fma peak: trials must be >= 1");
+    if (options.trial_ms <= 0) throw Error("fma peak: trial_ms must be > 0");
+
+    FmaPeak peak;
+    peak.isa = isa;
+    peak.threads = options.threads > 0 ? options.threads : available_cpus();
+    const std::uint64_t iterations = calibrate(k, options.trial_ms);
+    peak.gflops_per_thread = best_single_thread(k, iterations, options.trials);
+    peak.gflops_total = peak.threads == 1
+                            ? peak.gflops_per_thread
+                            : best_all_threads(k, iterations, options.trials, peak.threads);
+    return peak;
+}
+
+}  // namespace yolo9k::perf
