@@ -23,5 +23,6 @@ fi
 
 # ccache keeps rebuilds (and CI on the same machine) fast.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}  # clones at other paths share the cache
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 ninja -C "$BUILD_DIR"
