@@ -56,8 +56,11 @@ struct Detector::Impl {
                             std::to_string(head->classes) + " (expected one name per class)");
         }
         if (o.batch < 1) throw Error("batch must be at least 1");
-        executor = make_executor(net, "onednn", {.batch = o.batch, .threads = o.threads});
-        net.release_weights();  // the executor holds folded, reordered copies
+        // Free each layer's host weights as soon as its kernel holds folded, reordered
+        // copies: peak memory stays near one copy of the weights, not two.
+        executor = make_executor(net, "onednn", {.batch = o.batch, .threads = o.threads,
+                                                 .on_layer_ready = [this](int i) { net.layer(i).release_weights(); }});
+        net.release_weights();
         input.resize(size_t(o.batch) * net.input_shape().size());
     }
 

@@ -18,6 +18,9 @@ struct ExecutorOptions {
     int batch = 1;
     int threads = 0;            // 0: all cores
     bool keep_outputs = false;  // keep every layer's output readable (tests, debugging)
+    // Called once a layer's kernel holds its own copy of the parameters, so an
+    // inference-only owner can free host weights layer by layer (halves peak memory).
+    std::function<void(int layer)> on_layer_ready;
 };
 
 class Executor {

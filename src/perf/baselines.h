@@ -48,6 +48,8 @@ public:
 };
 
 // OpenCV dnn, backend OpenCV, target CPU. `threads` <= 0: one per available CPU.
+// load() ends with one forward on zeros: OpenCV sets layers up lazily, so a cfg it cannot
+// run (e.g. yolo9000's tree [region]) fails inside load(), and load time includes a pass.
 // cv::setNumThreads is process-wide: load() and forward() set it, so yolo9k code using
 // OpenCV in the same process sees that count afterwards.
 std::unique_ptr<Baseline> make_opencv_dnn_baseline(int threads = 0);

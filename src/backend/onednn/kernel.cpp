@@ -17,6 +17,7 @@ public:
     explicit ReferenceKernel(const KernelContext& ctx) : layer_(ctx.layer), batch_(ctx.batch) {
         dst = plain_desc(ctx.batch, ctx.layer.output_shape());
         impl = "reference (plain nchw)";
+        needs_host_weights = true;
         for (size_t k = 0; k < ctx.src.size(); ++k) {
             Input in;
             in.needs_reorder = !is_plain_nchw(ctx.src[k]);

@@ -43,6 +43,7 @@ public:
     bool alias_src0 = false;  // the output is input 0 unchanged (no buffer, no work)
     size_t scratchpad_bytes = 0;
     int reorders = 0;         // layout conversions this kernel adds (0 on the fast path)
+    bool needs_host_weights = false;  // runs the layer's reference code, which reads them
     std::string impl;         // what runs, for `yolo9k info --backend`
 };
 

@@ -57,6 +57,7 @@ public:
                 owner[i] = i;
             }
             scratch_bytes_ = std::max(scratch_bytes_, k.scratchpad_bytes);
+            if (o.on_layer_ready && !k.needs_host_weights) o.on_layer_ready(i);
         }
 
         // 2. Lifetimes: a buffer lives until the last layer that reads any value stored in it.
