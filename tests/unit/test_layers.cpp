@@ -43,7 +43,7 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
     }
 }
 
-const std::string conv(int filters, int size, int stride, bool bn, const char* act, int pad = 1) {
+std::string conv(int filters, int size, int stride, bool bn, const char* act, int pad = 1) {
     return "[convolutional]\nfilters=" + std::to_string(filters) + "\nsize=" + std::to_string(size) +
            "\nstride=" + std::to_string(stride) + "\npad=" + std::to_string(pad) +
            "\nbatch_normalize=" + (bn ? "1" : "0") + "\nactivation=" + act + "\n";
@@ -77,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Reorg, DarknetOrderOnAHandComputedExample) {
-    // Input 2 channels? darknet needs c % stride^2 == 0: use w=h=2, c=4, stride=2 -> 1x1x16.
+    // darknet needs c % stride^2 == 0: w=h=2, c=4, stride=2 -> 1x1x16.
     // Darknet reads the 4x2x2 input as a 1-channel 4x4 image X (row-major, index = 4*row+col)
     // and writes, for output index q = i + 2*(j + 2*k): X[row = 2j + k/2... ] — worked out:
     // q = i + w*(j + h*k), k<4: offset = k (out_c = 1), src = (2i + k%2) + 4*(2j + k/2).

@@ -162,12 +162,6 @@ public:
         return o.str();
     }
 
-    int total_reorders() const {
-        int r = 0;
-        for (const auto& k : kernels_) r += k->reorders;
-        return r;
-    }
-
 private:
     const Network& net_;
     int batch_, threads_;

@@ -9,7 +9,7 @@ namespace {
 
 class ConvKernel final : public Kernel {
 public:
-    explicit ConvKernel(const KernelContext& ctx) : engine_(ctx.engine) {
+    explicit ConvKernel(const KernelContext& ctx) {
         const auto& L = dynamic_cast<const ConvolutionalLayer&>(ctx.layer);
         const Shape in = L.input_shape(), out = L.output_shape();
         const memory::dims src_dims = dims_of(ctx.batch, in), dst_dims = dims_of(ctx.batch, out);
@@ -76,7 +76,6 @@ public:
     }
 
 private:
-    const dnnl::engine& engine_;
     dnnl::convolution_forward::primitive_desc pd_;
     dnnl::convolution_forward conv_;
     dnnl::reorder src_reorder_;
