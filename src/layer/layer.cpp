@@ -23,6 +23,21 @@ std::vector<std::string> registered_layers() {
     return names;
 }
 
+size_t Layer::trainable_floats() {
+    size_t n = 0;
+    for (const auto& b : trainable_blobs()) n += b.data->size();
+    return n;
+}
+
+void Layer::forward_train_reference(std::span<const float* const> inputs, float* output, float*, int batch) {
+    forward_reference(inputs, output, batch);
+}
+
+void Layer::backward_reference(std::span<const float* const>, const float*, const float*, const float*,
+                               std::span<float* const>, float*, int) {
+    fail("training is not supported for this layer type");
+}
+
 Activation parse_activation(const SectionReader& r, const char* fallback) {
     std::string s = r.get_string("activation", fallback);
     if (s == "linear") return Activation::linear;

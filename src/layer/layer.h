@@ -32,6 +32,15 @@ struct WeightBlob {
     std::vector<float>* data;
 };
 
+// A parameter array the optimizer updates. A layer's gradients live in ONE contiguous
+// buffer: its trainable blobs concatenated in trainable_blobs() order (so data-parallel
+// training can all-reduce one span per layer).
+struct TrainableBlob {
+    const char* name;
+    std::vector<float>* data;
+    bool decay;  // weight decay applies (darknet: weights yes; biases and BN scales no)
+};
+
 class Layer {
 public:
     virtual ~Layer() = default;
@@ -65,6 +74,27 @@ public:
 
     // A layer whose output is its input unchanged (e.g. [cost] at inference).
     virtual bool is_identity() const { return false; }
+
+    // ---- Training, reference (plain NCHW; the oracle checked by finite differences) ----
+    // Gradients are true gradients dLoss/dx (not darknet's negated "delta"), and the loss
+    // is summed over the images of a batch (darknet divides the step by the batch).
+    //
+    // Parameters the optimizer updates; their gradient buffer is their concatenation.
+    virtual std::vector<TrainableBlob> trainable_blobs() { return {}; }
+    size_t trainable_floats();
+    // Floats a training forward keeps for the backward (batch-norm statistics, ...).
+    virtual size_t train_state_floats(int batch) const { return 0; }
+    // Training-mode forward: batch norm uses batch statistics and updates the rolling
+    // mean/variance as darknet does. Default: forward_reference (layers without a mode).
+    virtual void forward_train_reference(std::span<const float* const> inputs, float* output, float* state,
+                                         int batch);
+    // Backward: ADDS dLoss/dinput_k into input_grads[k] (nullptr: not wanted, e.g. the
+    // network input) and ADDS parameter gradients into param_grads (trainable_floats()
+    // floats; nullptr when the layer has none). `output` and `state` are what the
+    // training forward produced for these inputs. Default: throws "cannot train".
+    virtual void backward_reference(std::span<const float* const> inputs, const float* output,
+                                    const float* output_grad, const float* state,
+                                    std::span<float* const> input_grads, float* param_grads, int batch);
 
 protected:
     // A shape error at this layer's cfg line.
