@@ -107,6 +107,7 @@ private:
     std::vector<size_t> output_sizes_;
     std::vector<LayerGradients> grads_;
     std::vector<int> grad_slot_;  // layer -> index in grads_, or -1
+    const float* input_ = nullptr;  // the last forward's input (the caller keeps it alive)
 };
 
 }  // namespace yolo9k

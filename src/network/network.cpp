@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "core/atomic_file.h"
+#include "core/error.h"
 
 namespace yolo9k {
 namespace {
@@ -40,6 +42,7 @@ NetParams parse_net_section(const SectionReader& r) {
                              std::to_string(p.scales.size()));
     p.gamma = r.get_float("gamma", 1);
     p.step = r.get_int_in("step", 1, 1, 1 << 30);
+    p.scale = r.get_float("scale", 1);
     return p;
 }
 
@@ -187,29 +190,21 @@ int Network::load_weights(const std::string& path, bool allow_prefix) {
 void Network::save_weights(const std::string& path, int upto) const {
     if (weights_released_) throw Error(path + ": cannot save: this network's host weights were released");
     if (upto < 0 || upto > size()) upto = size();
-    // Write to a temporary file and rename, so a crash never leaves a truncated .weights.
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw Error(tmp + ": cannot open for writing");
-        f.write(reinterpret_cast<const char*>(&header_.major), 4);
-        f.write(reinterpret_cast<const char*>(&header_.minor), 4);
-        f.write(reinterpret_cast<const char*>(&header_.revision), 4);
-        if (header_.wide_seen()) {
-            f.write(reinterpret_cast<const char*>(&header_.seen), 8);
-        } else {
-            int32_t seen32 = int32_t(header_.seen);
-            f.write(reinterpret_cast<const char*>(&seen32), 4);
-        }
-        for (int i = 0; i < upto; ++i)
-            for (const auto& b : const_cast<Layer&>(*layers_[i]).weight_blobs())
-                f.write(reinterpret_cast<const char*>(b.data->data()), std::streamsize(b.data->size() * sizeof(float)));
-        f.flush();
-        if (!f) throw Error(tmp + ": write failed (disk full?)");
+    // Temp file + fsync + rename: a crash or kill never leaves a truncated .weights.
+    AtomicFile f(path);
+    f.write(&header_.major, 4);
+    f.write(&header_.minor, 4);
+    f.write(&header_.revision, 4);
+    if (header_.wide_seen()) {
+        f.write(&header_.seen, 8);
+    } else {
+        int32_t seen32 = int32_t(header_.seen);
+        f.write(&seen32, 4);
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw Error(path + ": cannot rename " + tmp + " into place: " + ec.message());
+    for (int i = 0; i < upto; ++i)
+        for (const auto& b : const_cast<Layer&>(*layers_[i]).weight_blobs())
+            f.write(b.data->data(), b.data->size() * sizeof(float));
+    f.commit();
 }
 
 void Network::release_weights() {

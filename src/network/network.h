@@ -29,6 +29,7 @@ struct NetParams {
     std::vector<float> scales;
     float gamma = 1;
     int step = 1;
+    float scale = 1;  // "step" policy: lr * scale^(batch / step)
 };
 
 struct WeightsHeader {

@@ -1,0 +1,165 @@
+#include "backend/train_executor.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "core/error.h"
+#include "network/network.h"
+
+namespace yolo9k {
+namespace {
+
+std::map<std::string, TrainKernelFactory>& registry() {
+    static std::map<std::string, TrainKernelFactory> r;  // key: backend + "/" + layer type
+    return r;
+}
+
+class ReferenceTrainKernel final : public TrainKernel {
+public:
+    ReferenceTrainKernel(Layer& layer, int batch) : layer_(layer), batch_(batch) { impl = "reference"; }
+    size_t state_floats() const override { return layer_.train_state_floats(batch_); }
+    void forward(std::span<const float* const> inputs, float* output, float* state) override {
+        layer_.forward_train_reference(inputs, output, state, batch_);
+    }
+    void backward(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                  const float* state, std::span<float* const> input_grads, float* param_grads) override {
+        layer_.backward_reference(inputs, output, output_grad, state, input_grads, param_grads, batch_);
+    }
+
+private:
+    Layer& layer_;
+    int batch_;
+};
+
+// Grows `v` to at least n floats; never shrinks, so multi-scale training allocates once
+// for the largest size it meets.
+void ensure(std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+}
+
+}  // namespace
+
+void register_train_kernel(const std::string& backend, const std::string& layer_type, TrainKernelFactory f) {
+    registry()[backend + "/" + layer_type] = std::move(f);
+}
+
+const TrainKernelFactory* find_train_kernel(const std::string& backend, const std::string& layer_type) {
+    auto it = registry().find(backend + "/" + layer_type);
+    return it == registry().end() ? nullptr : &it->second;
+}
+
+std::unique_ptr<TrainKernel> make_reference_train_kernel(const TrainKernelContext& ctx) {
+    return std::make_unique<ReferenceTrainKernel>(ctx.layer, ctx.batch);
+}
+
+TrainExecutor::TrainExecutor(Network& net, const std::string& backend, const TrainExecutorOptions& options)
+    : net_(net), backend_(backend), batch_(options.batch), threads_(options.threads) {
+    if (backend_ != "onednn" && backend_ != "reference")
+        throw Error("unknown training backend '" + backend_ + "'; expected onednn or reference");
+    if (batch_ < 1) throw Error("training batch must be at least 1, got " + std::to_string(batch_));
+    if (net.weights_released()) throw Error("cannot train: the network's host weights were released");
+    if (threads_ > 0) omp_set_num_threads(threads_);
+    head_ = net_.output_layer();
+    if (net_.layer(head_).sources().size() != 1)
+        throw Error("cannot train: the output layer must have exactly one input");
+    for (int i = 0; i <= head_; ++i) {
+        Layer& l = net_.layer(i);
+        if (size_t n = l.trainable_floats()) {
+            grad_slot_.push_back(int(grads_.size()));
+            grads_.push_back({i, std::vector<float>(n, 0.f)});
+        } else {
+            grad_slot_.push_back(-1);
+        }
+    }
+    build();
+}
+
+TrainExecutor::~TrainExecutor() = default;
+
+void TrainExecutor::build() {
+    const int n = head_ + 1;
+    kernels_.clear();
+    outputs_.resize(n);
+    output_grads_.resize(n);
+    states_.resize(n);
+    output_sizes_.assign(n, 0);
+    for (int i = 0; i < n; ++i) {
+        Layer& l = net_.layer(i);
+        TrainKernelContext ctx{l, batch_};
+        const TrainKernelFactory* f = backend_ == "reference" ? nullptr : find_train_kernel(backend_, std::string(l.type()));
+        kernels_.push_back(f ? (*f)(ctx) : make_reference_train_kernel(ctx));
+        output_sizes_[i] = size_t(batch_) * l.output_shape().size();
+        ensure(outputs_[i], output_sizes_[i]);
+        if (i < head_) ensure(output_grads_[i], output_sizes_[i]);
+        ensure(states_[i], kernels_[i]->state_floats());
+    }
+}
+
+void TrainExecutor::reshape() { build(); }
+
+void TrainExecutor::forward(const float* input) {
+    std::vector<const float*> in;
+    for (int i = 0; i <= head_; ++i) {
+        in.clear();
+        for (int s : net_.layer(i).sources()) in.push_back(s < 0 ? input : outputs_[s].data());
+        kernels_[i]->forward(in, outputs_[i].data(), states_[i].data());
+    }
+    input_ = input;
+}
+
+const float* TrainExecutor::output() const { return outputs_[head_].data(); }
+
+const float* TrainExecutor::head_input() const {
+    int s = net_.layer(head_).sources()[0];
+    return s < 0 ? input_ : outputs_[s].data();
+}
+
+void TrainExecutor::backward(const float* head_input_grad) {
+    if (!input_) throw Error("TrainExecutor::backward called before forward");
+    for (int i = 0; i < head_; ++i) std::fill_n(output_grads_[i].data(), output_sizes_[i], 0.f);
+    const int head_src = net_.layer(head_).sources()[0];
+    if (head_src < 0) return;  // the head reads the network input: nothing to train
+    const size_t n = output_sizes_[head_src];
+    float* g = output_grads_[head_src].data();
+    for (size_t k = 0; k < n; ++k) g[k] += head_input_grad[k];
+
+    std::vector<const float*> in;
+    std::vector<float*> in_grads;
+    for (int i = head_src; i >= 0; --i) {
+        const Layer& l = net_.layer(i);
+        in.clear();
+        in_grads.clear();
+        for (int s : l.sources()) {
+            in.push_back(s < 0 ? input_ : outputs_[s].data());
+            in_grads.push_back(s < 0 ? nullptr : output_grads_[s].data());
+        }
+        float* pg = grad_slot_[i] >= 0 ? grads_[grad_slot_[i]].data.data() : nullptr;
+        kernels_[i]->backward(in, outputs_[i].data(), output_grads_[i].data(), states_[i].data(), in_grads, pg);
+    }
+}
+
+void TrainExecutor::zero_grad() {
+    for (auto& g : grads_) std::fill(g.data.begin(), g.data.end(), 0.f);
+}
+
+void TrainExecutor::parameters_changed() {
+    for (auto& k : kernels_) k->parameters_changed();
+}
+
+std::span<const float> TrainExecutor::layer_output(int layer) const {
+    if (layer < 0 || layer > head_) throw Error("layer_output: no training output for layer " + std::to_string(layer));
+    return {outputs_[layer].data(), output_sizes_[layer]};
+}
+
+std::string TrainExecutor::describe() const {
+    std::ostringstream os;
+    for (int i = 0; i <= head_; ++i)
+        os << i << ' ' << net_.layer(i).type() << ": " << kernels_[i]->impl << '\n';
+    return os.str();
+}
+
+}  // namespace yolo9k

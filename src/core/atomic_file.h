@@ -1,0 +1,34 @@
+// Crash-safe file replacement: data goes to "<path>.tmp.<pid>", is flushed and fsync'd,
+// then renamed over <path> (and the directory fsync'd), so a reader - or a run killed
+// with SIGKILL mid-write - only ever sees the old file or the complete new one.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+
+namespace yolo9k {
+
+class AtomicFile {
+public:
+    explicit AtomicFile(std::string path);
+    ~AtomicFile();  // discards the temporary file unless commit() succeeded
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    void write(const void* data, size_t bytes);
+    void write(const std::string& s) { write(s.data(), s.size()); }
+    // Flush, fsync, rename into place, fsync the directory. Throws Error naming the file.
+    void commit();
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_, tmp_;
+    std::FILE* f_ = nullptr;
+    bool committed_ = false;
+};
+
+// Whole-file convenience.
+void write_file_atomically(const std::string& path, const std::string& contents);
+
+}  // namespace yolo9k

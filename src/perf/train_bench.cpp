@@ -1,0 +1,73 @@
+#include "perf/train_bench.h"
+
+#include <random>
+
+#include "backend/train_executor.h"
+#include "core/error.h"
+#include "layer/region.h"
+#include "network/initialize.h"
+#include "network/network.h"
+#include "perf/stats.h"
+#include "train/optimizer.h"
+#include "train/region_loss.h"
+
+namespace yolo9k::perf {
+
+TrainBenchResult bench_training(const TrainBenchOptions& o) {
+    Network net = Network::from_cfg_file(o.cfg, {.width = o.size, .height = o.size});
+    initialize_weights(net, 1);
+    const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+    if (!region) throw Error(o.cfg + ": bench --train needs a detector cfg ending in [region]");
+    TrainExecutor ex(net, o.backend, {o.batch, o.threads});
+    SgdOptimizer opt(net);
+
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    std::vector<float> input(size_t(o.batch) * net.input_shape().size());
+    for (float& v : input) v = u(rng);
+    std::vector<std::vector<TruthBox>> truths(o.batch);
+    for (auto& t : truths)
+        for (int k = 0; k < 6; ++k)
+            t.push_back({int(rng() % unsigned(region->classes)), .1f + .8f * u(rng), .1f + .8f * u(rng), .05f + .3f * u(rng),
+                         .05f + .3f * u(rng)});
+    std::vector<float> grad(size_t(o.batch) * region->input_shape().size());
+
+    std::vector<double> fwd, bwd, upd, step;
+    for (int it = 0; it < o.iterations + 1; ++it) {
+        const double t0 = now_ms();
+        ex.forward(input.data());
+        region_loss(*region, ex.head_input(), ex.output(), truths, o.batch, 100000, grad.data());
+        const double t1 = now_ms();
+        ex.zero_grad();
+        ex.backward(grad.data());
+        const double t2 = now_ms();
+        opt.step(ex.gradients(), 1e-6f, .9f, 5e-4f, o.batch);
+        ex.parameters_changed();
+        const double t3 = now_ms();
+        if (it == 0) continue;  // warm-up: first-touch allocations, primitive caches
+        fwd.push_back(t1 - t0);
+        bwd.push_back(t2 - t1);
+        upd.push_back(t3 - t2);
+        step.push_back(t3 - t0);
+    }
+    TrainBenchResult r;
+    r.cfg = o.cfg;
+    r.size = o.size;
+    r.batch = o.batch;
+    r.step_ms = summarize(step).median;
+    r.forward_ms = summarize(fwd).median;
+    r.backward_ms = summarize(bwd).median;
+    r.update_ms = summarize(upd).median;
+    r.images_per_s = 1000.0 * o.batch / r.step_ms;
+    bool first = true;
+    for (int i = 0; i < net.size(); ++i) {
+        const Layer& l = net.layer(i);
+        if (l.type() != "convolutional") continue;
+        r.conv_gflop += l.flops() * o.batch * 1e-9 * (first ? 2 : 3);
+        first = false;
+    }
+    r.gflops = r.conv_gflop / (r.step_ms * 1e-3);
+    return r;
+}
+
+}  // namespace yolo9k::perf

@@ -1,0 +1,32 @@
+// Training throughput: one optimizer step (forward, region loss, backward, SGD update)
+// on random images and boxes, timed; the convolution work counted as darknet counts
+// forward FLOPs, times 3 for forward + backward-data + backward-weights (times 2 for the
+// first layer, whose input needs no gradient).
+#pragma once
+
+#include <string>
+
+namespace yolo9k::perf {
+
+struct TrainBenchOptions {
+    std::string cfg;
+    int size = 416;
+    int batch = 8;
+    int iterations = 5;  // timed steps (median reported), after one warm-up step
+    int threads = 0;
+    std::string backend = "onednn";
+};
+
+struct TrainBenchResult {
+    std::string cfg;
+    int size = 0, batch = 0;
+    double step_ms = 0;        // median
+    double forward_ms = 0, backward_ms = 0, update_ms = 0;  // medians of the parts
+    double images_per_s = 0;
+    double conv_gflop = 0;     // per step
+    double gflops = 0;         // conv_gflop / step time
+};
+
+TrainBenchResult bench_training(const TrainBenchOptions& options);
+
+}  // namespace yolo9k::perf

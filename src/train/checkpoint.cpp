@@ -1,0 +1,113 @@
+#include "train/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace yolo9k {
+namespace {
+
+constexpr char kMagic[8] = {'Y', '9', 'K', 'S', 'T', 'A', 'T', 'E'};
+constexpr uint32_t kVersion = 1;
+
+nlohmann::json to_json(const TrainState& s) {
+    return {{"iteration", s.iteration},
+            {"seen", s.seen},
+            {"seed", s.seed},
+            {"avg_loss", s.avg_loss},
+            {"best_map", s.best_map},
+            {"history",
+             {{"iteration", s.history.iteration},
+              {"loss", s.history.loss},
+              {"avg_loss", s.history.avg_loss},
+              {"map_iteration", s.history.map_iteration},
+              {"map", s.history.map}}}};
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& weights_path, const Network& net, const TrainState& state,
+                     SgdOptimizer& optimizer) {
+    // Sidecar: magic, version, json length, json, velocity sizes + floats.
+    AtomicFile f(weights_path + ".state");
+    nlohmann::json j = to_json(state);
+    j["velocity_sizes"] = nlohmann::json::array();
+    for (const auto& v : optimizer.velocity()) j["velocity_sizes"].push_back(v.size());
+    const std::string text = j.dump();
+    const uint64_t len = text.size();
+    f.write(kMagic, sizeof kMagic);
+    f.write(&kVersion, 4);
+    f.write(&len, 8);
+    f.write(text);
+    for (const auto& v : optimizer.velocity()) f.write(v.data(), v.size() * sizeof(float));
+    f.commit();
+    net.save_weights(weights_path);
+}
+
+TrainState load_checkpoint(const std::string& weights_path, Network& net, SgdOptimizer& optimizer,
+                           int images_per_step, std::string& warning) {
+    net.load_weights(weights_path);
+    TrainState s;
+    s.seen = net.header().seen;
+    s.iteration = int64_t(s.seen / uint64_t(std::max(1, images_per_step)));
+    const std::string sidecar = weights_path + ".state";
+    std::ifstream in(sidecar, std::ios::binary);
+    if (!in) {
+        warning = sidecar + ": no training state (darknet-written weights?); resuming from the weights alone at iteration " +
+                  std::to_string(s.iteration) + " (from seen=" + std::to_string(s.seen) + "), optimizer velocity reset";
+        return s;
+    }
+    char magic[8];
+    uint32_t version = 0;
+    uint64_t len = 0;
+    in.read(magic, 8);
+    in.read(reinterpret_cast<char*>(&version), 4);
+    in.read(reinterpret_cast<char*>(&len), 8);
+    if (!in || std::memcmp(magic, kMagic, 8) != 0) throw Error(sidecar + ": not a yolo9k training state file");
+    if (version != kVersion)
+        throw Error(sidecar + ": state version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
+    if (len > (64u << 20)) throw Error(sidecar + ": byte 12: implausible header length " + std::to_string(len));
+    std::string text(len, '\0');
+    in.read(text.data(), std::streamsize(len));
+    if (!in) throw Error(sidecar + ": truncated (header of " + std::to_string(len) + " bytes expected at byte 20)");
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const std::exception& e) {
+        throw Error(sidecar + ": byte 20: bad state header: " + e.what());
+    }
+    if (j.at("seen").get<uint64_t>() != s.seen) {
+        warning = sidecar + ": belongs to seen=" + std::to_string(j.at("seen").get<uint64_t>()) + ", the weights to seen=" +
+                  std::to_string(s.seen) + " (interrupted between the two writes); resuming from the weights, velocity reset";
+        return s;
+    }
+    s.iteration = j.at("iteration");
+    s.seed = j.at("seed");
+    s.avg_loss = j.at("avg_loss");
+    s.best_map = j.value("best_map", -1.f);
+    const auto& h = j.at("history");
+    s.history.iteration = h.at("iteration").get<std::vector<int64_t>>();
+    s.history.loss = h.at("loss").get<std::vector<float>>();
+    s.history.avg_loss = h.at("avg_loss").get<std::vector<float>>();
+    s.history.map_iteration = h.at("map_iteration").get<std::vector<int64_t>>();
+    s.history.map = h.at("map").get<std::vector<float>>();
+    auto sizes = j.at("velocity_sizes").get<std::vector<size_t>>();
+    auto& vel = optimizer.velocity();
+    if (sizes.size() != vel.size()) throw Error(sidecar + ": velocity for " + std::to_string(sizes.size()) +
+                                                " layers, the network has " + std::to_string(vel.size()));
+    for (size_t i = 0; i < vel.size(); ++i) {
+        if (sizes[i] != vel[i].size())
+            throw Error(sidecar + ": velocity of trainable layer " + std::to_string(i) + " has " + std::to_string(sizes[i]) +
+                        " floats, expected " + std::to_string(vel[i].size()));
+        in.read(reinterpret_cast<char*>(vel[i].data()), std::streamsize(vel[i].size() * sizeof(float)));
+    }
+    if (!in) throw Error(sidecar + ": truncated velocity data");
+    return s;
+}
+
+}  // namespace yolo9k

@@ -1,0 +1,238 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "backend/train_executor.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "layer/region.h"
+#include "network/initialize.h"
+#include "yolo9k/detector.h"
+#include "train/chart.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+
+namespace yolo9k {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string format_duration(double s) {
+    if (!std::isfinite(s) || s < 0) return "?";
+    long t = long(s);
+    char b[32];
+    if (t >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
+    return b;
+}
+
+}  // namespace
+
+TrainResult train_detector(const TrainOptions& o, std::function<void(const TrainProgress&)> on_progress) {
+    if (o.cfg.empty()) throw Error("train: a .cfg is required");
+    Network net = Network::from_cfg_file(o.cfg);
+    NetParams& p = const_cast<NetParams&>(net.params());
+    if (o.batch > 0) p.batch = o.batch;
+    if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
+    if (o.max_batches > 0) p.max_batches = o.max_batches;
+    if (o.learning_rate > 0) p.learning_rate = o.learning_rate;
+    if (o.burn_in >= 0) p.burn_in = o.burn_in;
+    if (p.batch % p.subdivisions != 0)
+        throw Error(o.cfg + ": batch (" + std::to_string(p.batch) + ") must be a multiple of subdivisions (" +
+                    std::to_string(p.subdivisions) + ")");
+    if (p.max_batches <= 0) throw Error(o.cfg + ": [net] max_batches must be set (or pass --max-batches)");
+    const int mini = p.batch / p.subdivisions;  // images per forward/backward
+    const int images_per_step = p.batch;
+
+    const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+    if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
+    if (!region->tree_file.empty()) throw Error(o.cfg + ": WordTree ([region] tree=) training is not supported yet");
+
+    // Data.
+    DataFile df;
+    std::string names_file = o.names_file, backup = o.backup_dir;
+    DatasetOptions dopt;
+    dopt.split = o.split;
+    Dataset data;
+    if (!o.data_file.empty()) {
+        df = read_data_file(o.data_file);
+        if (names_file.empty()) names_file = df.names;
+        if (backup.empty()) backup = df.backup;
+    }
+    if (!names_file.empty()) dopt.class_names = read_names_file(names_file);
+    if (!o.data_file.empty()) data = load_dataset_split(df, "train", dopt);
+    else if (!o.dataset.empty()) data = load_dataset(o.dataset, dopt);
+    else throw Error("train: give a .data file or a dataset path");
+    if (data.images.empty()) throw Error("train: the training set is empty");
+    if (int(data.class_names.size()) != region->classes)
+        throw Error(o.cfg + ": [region] classes=" + std::to_string(region->classes) + " but the dataset has " +
+                    std::to_string(data.class_names.size()) + " classes");
+    if (backup.empty()) backup = "backup";
+    fs::create_directories(backup);
+    const std::string name = o.name.empty() ? fs::path(o.cfg).stem().string() : o.name;
+    auto ckpt = [&](const std::string& suffix) { return (fs::path(backup) / (name + "_" + suffix + ".weights")).string(); };
+    const std::string chart = o.no_chart ? "" : (o.chart.empty() ? (fs::path(backup) / (name + "_chart.png")).string() : o.chart);
+
+    // Weights and state.
+    SgdOptimizer opt(net);
+    TrainState state;
+    state.seed = o.seed;
+    if (o.resume) {
+        const std::string last = ckpt("last");
+        if (!fs::exists(last)) throw Error(last + ": nothing to resume (no _last checkpoint in " + backup + ")");
+        std::string warning;
+        state = load_checkpoint(last, net, opt, images_per_step, warning);
+        if (!warning.empty()) {
+            std::fprintf(stderr, "warning: %s\n", warning.c_str());
+            state.seed = o.seed;
+        }
+        if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
+    } else if (!o.weights.empty()) {
+        int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
+        if (!o.quiet) std::fprintf(stderr, "loaded %d layers from %s\n", loaded, o.weights.c_str());
+        if (o.clear) net.header().seen = 0;
+        state.seen = net.header().seen;
+        state.iteration = int64_t(state.seen / uint64_t(images_per_step));
+    } else {
+        initialize_weights(net, o.seed);
+        net.header().seen = 0;
+    }
+
+    const bool multiscale = o.multiscale < 0 ? region->random : o.multiscale == 1;
+    const int base_w = o.size > 0 ? o.size : p.width, base_h = o.size > 0 ? o.size : p.height;
+    auto size_for_step = [&, seed = state.seed](int64_t step) {
+        if (!multiscale) return std::pair{base_w, base_h};
+        int s = multiscale_size(seed, step, p.max_batches);
+        return std::pair{s, s};
+    };
+
+    LoaderOptions lopt;
+    lopt.batch = mini;
+    lopt.threads = o.loader_threads;
+    lopt.seed = state.seed;
+    lopt.augment = o.augment;
+    lopt.augmentation = augment_options_from(p, region->jitter);
+    lopt.first_batch = state.iteration * p.subdivisions;
+    lopt.size_for_batch = [&, subdiv = p.subdivisions](int64_t b) { return size_for_step(b / subdiv); };
+    DetectionLoader loader(data, lopt);
+
+    auto [w0, h0] = size_for_step(state.iteration);
+    net.resize(w0, h0);
+    TrainExecutor exec(net, o.backend, {mini, o.threads});
+    std::vector<float> grad;
+    region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+
+    TrainResult result;
+    const auto t_start = Clock::now();
+    double step_seconds_avg = -1;
+    int64_t steps_here = 0;
+    while (state.iteration < p.max_batches) {
+        const auto t0 = Clock::now();
+        auto [w, h] = size_for_step(state.iteration);
+        if (w != net.input_shape().w || h != net.input_shape().h) {
+            net.resize(w, h);
+            exec.reshape();
+            region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+        }
+        exec.zero_grad();
+        double loss_sum = 0;
+        RegionLossStats agg{};
+        for (int s = 0; s < p.subdivisions; ++s) {
+            DetectionBatch batch = loader.next();
+            if (batch.width != w || batch.height != h)
+                throw Error("internal: loader produced " + std::to_string(batch.width) + "x" + std::to_string(batch.height) +
+                            ", expected " + std::to_string(w) + "x" + std::to_string(h));
+            exec.forward(batch.images.data());
+            const size_t n = size_t(mini) * region->input_shape().size();
+            grad.assign(n, 0.f);
+            RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
+                                             state.seen, grad.data());
+            exec.backward(grad.data());
+            state.seen += uint64_t(mini);
+            loss_sum += st.loss;
+            // Accumulate darknet's printed statistics, weighted by their counts.
+            agg.avg_iou += st.avg_iou * st.count;
+            agg.avg_class += st.avg_class * st.count;
+            agg.avg_obj += st.avg_obj * st.count;
+            agg.recall50 += st.recall50 * st.count;
+            agg.recall75 += st.recall75 * st.count;
+            agg.avg_noobj += st.avg_noobj;
+            agg.count += st.count;
+        }
+        const float loss = float(loss_sum / images_per_step);
+        if (!std::isfinite(loss)) {
+            throw Error("training diverged at iteration " + std::to_string(state.iteration + 1) + ": loss is " +
+                        std::to_string(loss) + "; the last good checkpoint is " + ckpt("last") +
+                        " (lower learning_rate or check the data)");
+        }
+        const float lr = learning_rate_at(p, state.iteration);
+        opt.step(exec.gradients(), lr, p.momentum, p.decay, images_per_step);
+        exec.parameters_changed();
+        ++state.iteration;
+        ++steps_here;
+        net.header().seen = state.seen;
+        state.avg_loss = state.avg_loss < 0 ? loss : state.avg_loss * .9f + loss * .1f;
+        state.history.iteration.push_back(state.iteration);
+        state.history.loss.push_back(loss);
+        state.history.avg_loss.push_back(state.avg_loss);
+
+        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+        step_seconds_avg = step_seconds_avg < 0 ? dt : step_seconds_avg * .9 + dt * .1;
+        TrainProgress pr;
+        pr.iteration = state.iteration;
+        pr.max_batches = p.max_batches;
+        pr.loss = loss;
+        pr.avg_loss = state.avg_loss;
+        pr.lr = lr;
+        pr.images_per_s = float(images_per_step / dt);
+        pr.eta_s = step_seconds_avg * double(p.max_batches - state.iteration);
+        pr.width = w;
+        pr.height = h;
+        pr.stats = agg;
+        if (agg.count > 0) {
+            pr.stats.avg_iou /= agg.count;
+            pr.stats.avg_class /= agg.count;
+            pr.stats.avg_obj /= agg.count;
+            pr.stats.recall50 /= agg.count;
+            pr.stats.recall75 /= agg.count;
+        }
+        pr.stats.avg_noobj /= p.subdivisions;
+        if (!o.quiet)
+            std::printf("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
+                        "recall %.3f (%d boxes)\n",
+                        (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, w, h,
+                        format_duration(pr.eta_s).c_str(), pr.stats.avg_iou, pr.stats.avg_class, pr.stats.avg_obj,
+                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count);
+        std::fflush(stdout);
+        if (on_progress) on_progress(pr);
+
+        const bool last_step = state.iteration >= p.max_batches;
+        const bool stop_now = o.stop_after > 0 && steps_here >= o.stop_after;
+        if (o.save_every > 0 && state.iteration % o.save_every == 0 && !last_step)
+            net.save_weights(ckpt(std::to_string(state.iteration)));
+        if ((o.checkpoint_every > 0 && state.iteration % o.checkpoint_every == 0) || last_step || stop_now) {
+            save_checkpoint(ckpt("last"), net, state, opt);
+            if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
+        }
+        if (stop_now) break;
+    }
+    result.iterations = state.iteration;
+    result.final_avg_loss = state.avg_loss;
+    if (state.iteration >= p.max_batches) {
+        result.final_weights = ckpt("final");
+        net.save_weights(result.final_weights);
+    } else {
+        result.final_weights = ckpt("last");
+    }
+    result.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    result.images_per_s = result.seconds > 0 ? double(steps_here * images_per_step) / result.seconds : 0;
+    return result;
+}
+
+}  // namespace yolo9k
