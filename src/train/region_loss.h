@@ -5,8 +5,9 @@
 // Darknet computes "deltas" scale * (target - value) on the *activated* entries and its
 // GPU backward (backward_region_layer_gpu) multiplies the x, y and objectness deltas by
 // the logistic derivative; w, h and the class entries pass through unchanged. We follow
-// that path. Darknet's CPU backward is commented out (a CPU build never backpropagates a
-// [region] layer) and its older CPU code applied no logistic derivative at all.
+// that path. Where darknet's CPU path differs: its backward_region_layer has an empty body
+// (the code is commented out), so a CPU build never backpropagates from a [region] layer;
+// the commented-out code passed the deltas on with the derivative on objectness only.
 //
 // Targets per image (a "slot" is one cell (i, j) and anchor n):
 //  * every slot: objectness toward 0 with noobject_scale, unless its predicted box overlaps
