@@ -37,8 +37,6 @@ public:
         std::fill(grad_, grad_ + loss_.size(), 0.f);
     }
 
-    int grid_w() const { return W_; }
-    int grid_h() const { return H_; }
     size_t index(int n, int entry, int i, int j) const {
         return (size_t(n) * l_.entries() + entry) * cells_ + size_t(j) * W_ + i;
     }
@@ -117,6 +115,9 @@ float shape_iou(float w1, float h1, float w2, float h2) { return box_iou({0, 0, 
 
 RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const float* output,
                             std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad) {
+    if (!l.tree_file.empty())
+        throw Error("region loss: [region] at cfg line " + std::to_string(l.cfg_line()) +
+                    " uses tree= (YOLO9000's WordTree softmax), whose loss is not implemented");
     if (int(truths.size()) < batch)
         throw Error("region loss: " + std::to_string(truths.size()) + " truth lists for a batch of " +
                     std::to_string(batch) + " images");
