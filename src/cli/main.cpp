@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     add(add_init_weights_command);
     add(add_train_command);
     add(add_partial_command);
+    add(add_dataset_command);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -106,9 +106,10 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     const bool multiscale = o.multiscale < 0 ? region->random : o.multiscale == 1;
     const int base_w = o.size > 0 ? o.size : p.width, base_h = o.size > 0 ? o.size : p.height;
-    auto size_for_step = [&, seed = state.seed](int64_t step) {
+    // Called from loader threads: captures by value only.
+    auto size_for_step = [multiscale, base_w, base_h, seed = state.seed, max_batches = p.max_batches](int64_t step) {
         if (!multiscale) return std::pair{base_w, base_h};
-        int s = multiscale_size(seed, step, p.max_batches);
+        int s = multiscale_size(seed, step, max_batches);
         return std::pair{s, s};
     };
 
@@ -116,11 +117,15 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     lopt.batch = mini;
     lopt.threads = o.loader_threads;
     lopt.seed = state.seed;
-    lopt.augment = o.augment;
-    lopt.augmentation = augment_options_from(p, region->jitter);
+    lopt.augment = augment_options_from(p, region->jitter);
+    lopt.augment.enabled = o.augment;
+    lopt.quiet = o.quiet;
     lopt.first_batch = state.iteration * p.subdivisions;
-    lopt.size_for_batch = [&, subdiv = p.subdivisions](int64_t b) { return size_for_step(b / subdiv); };
-    DetectionLoader loader(data, lopt);
+    lopt.size_for_batch = [size_for_step, subdiv = p.subdivisions](int64_t b) {
+        auto [w, h] = size_for_step(b / subdiv);
+        return NetSize{w, h};
+    };
+    DetectionLoader loader(std::move(data), lopt);
 
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
