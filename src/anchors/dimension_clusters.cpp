@@ -74,27 +74,35 @@ std::vector<BoxSize> seed_centroids(const std::vector<BoxSize>& boxes, int k, st
     return centres;
 }
 
-// Mean width and height of each cluster's members; an empty cluster takes the box worst
+// The middle value (the mean of the two middle ones for an even count).
+double median(std::vector<double>& values) {
+    const size_t mid = values.size() / 2;
+    std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(mid), values.end());
+    const double upper = values[mid];
+    if (values.size() % 2) return upper;
+    return (*std::max_element(values.begin(), values.begin() + std::ptrdiff_t(mid)) + upper) / 2;
+}
+
+// Each cluster's median (or mean) width and height; an empty cluster takes the box worst
 // served by its current centroid (and that box is then taken from its old cluster).
-std::vector<BoxSize> update_centroids(const std::vector<BoxSize>& boxes, Assignment& a, int k) {
-    std::vector<BoxSize> sums(static_cast<size_t>(k));
-    std::vector<size_t> counts(static_cast<size_t>(k), 0);
+std::vector<BoxSize> update_centroids(const std::vector<BoxSize>& boxes, Assignment& a, int k, CentroidUpdate rule) {
+    std::vector<std::vector<double>> widths(static_cast<size_t>(k)), heights(static_cast<size_t>(k));
     for (size_t i = 0; i < boxes.size(); ++i) {
-        sums[size_t(a.nearest[i])].w += boxes[i].w;
-        sums[size_t(a.nearest[i])].h += boxes[i].h;
-        ++counts[size_t(a.nearest[i])];
+        widths[size_t(a.nearest[i])].push_back(boxes[i].w);
+        heights[size_t(a.nearest[i])].push_back(boxes[i].h);
     }
+    auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); };
     std::vector<BoxSize> centroids(static_cast<size_t>(k));
-    for (int c = 0; c < k; ++c) {
-        if (counts[size_t(c)] > 0) {
-            centroids[size_t(c)] = {sums[size_t(c)].w / double(counts[size_t(c)]),
-                                    sums[size_t(c)].h / double(counts[size_t(c)])};
+    for (size_t c = 0; c < size_t(k); ++c) {
+        if (!widths[c].empty()) {
+            centroids[c] = rule == CentroidUpdate::kMean ? BoxSize{mean(widths[c]), mean(heights[c])}
+                                                         : BoxSize{median(widths[c]), median(heights[c])};
             continue;
         }
         const size_t worst = size_t(std::min_element(a.iou.begin(), a.iou.end()) - a.iou.begin());
-        centroids[size_t(c)] = boxes[worst];
+        centroids[c] = boxes[worst];
         a.iou[worst] = 1;  // served perfectly now; do not pick it twice
-        a.nearest[worst] = c;
+        a.nearest[worst] = int(c);
     }
     return centroids;
 }
@@ -170,9 +178,9 @@ Clustering cluster_box_sizes(const std::vector<BoxSize>& boxes, const ClusterOpt
         while (it < options.max_iterations) {
             ++it;
             const std::vector<int> before = a.nearest;
-            centroids = update_centroids(boxes, a, options.k);
+            centroids = update_centroids(boxes, a, options.k, options.update);
             assign(boxes, centroids, a);
-            if (a.nearest == before) break;  // converged: centroids are their members' means
+            if (a.nearest == before) break;  // converged: the centroids summarise their members
         }
         Clustering c = summarise(boxes, centroids);
         c.iterations = it;
