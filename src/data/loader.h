@@ -1,0 +1,70 @@
+// DetectionLoader: background threads that prepare augmented training batches ahead of
+// the trainer. Like darknet, every batch draws its images at random with replacement
+// (no epochs). All randomness (image choice and augmentation) derives from (seed, batch
+// index, slot), so batch k is the same bytes whatever the thread count or timing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/augment.h"
+#include "data/dataset.h"
+
+namespace yolo9k {
+
+struct DetectionBatch {
+    std::int64_t index = 0;
+    int width = 0, height = 0;                 // network input size of this batch
+    std::vector<float> images;                 // batch x 3 x height x width, plain NCHW, RGB [0, 1]
+    std::vector<std::vector<TruthBox>> truths; // per image, relative to the network input
+    std::vector<std::string> paths;            // the image each slot holds
+};
+
+struct NetSize {
+    int width = 416, height = 416;
+};
+
+struct LoaderOptions {
+    int batch = 8;
+    int threads = 2;   // worker threads
+    int prefetch = 4;  // batches prepared ahead of the consumer (at least `threads` is sensible)
+    std::uint64_t seed = 0;
+    AugmentOptions augment;
+    // Network size per batch index (the trainer's multi-scale schedule). Called from the
+    // worker threads, ahead of time: it must be a pure function of the index. Empty: `size`.
+    std::function<NetSize(std::int64_t batch_index)> size_for_batch;
+    NetSize size;
+    // Unreadable images are replaced by another random draw; the loader stops with an
+    // Error once more than this many distinct images failed, or a slot fails 50 draws running.
+    std::size_t max_failed_images = 100;
+    bool quiet = false;  // do not echo the per-image warnings to stderr
+};
+
+class DetectionLoader {
+public:
+    // Throws Error when the dataset has no images or the options make no sense.
+    DetectionLoader(Dataset dataset, LoaderOptions options);
+    ~DetectionLoader();  // stops and joins the workers
+    DetectionLoader(const DetectionLoader&) = delete;
+    DetectionLoader& operator=(const DetectionLoader&) = delete;
+
+    // Batches 0, 1, 2, ... in order; blocks until the next is ready. Rethrows a worker's
+    // Error (e.g. too many unreadable images).
+    DetectionBatch next();
+
+    // Batch `index` prepared on the calling thread, without the queue (same bytes as next()).
+    DetectionBatch make_batch(std::int64_t index) const;
+
+    std::size_t failed_images() const;               // distinct images that could not be read
+    std::vector<std::string> warnings() const;       // the first few, naming the files
+    const Dataset& dataset() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace yolo9k
