@@ -268,5 +268,122 @@ TEST(AnchorsPlot, DrawsAxesAndCurveAndWritesPng) {
               std::string::npos);
 }
 
+// The paper's Table 1: VOC 2007 train+val boxes relative to their images. The paper:
+// k = 5 clusters 61.0, k = 9 clusters 67.2, the nine Faster R-CNN anchors 60.9.
+TEST(AnchorsTable1, Voc2007TrainValMatchesThePaper) {
+    YOLO9K_REQUIRE_SHARED_DATA();
+    const std::string dir = test::shared_data_dir() + "/voc-annotations/";
+    DatasetOptions quiet;
+    quiet.quiet = true;
+    const Dataset train = load_dataset(dir + "pascal_train2007.json", quiet);
+    const Dataset val = load_dataset(dir + "pascal_val2007.json", quiet);
+    const BoxSizes boxes = relative_box_sizes(std::vector<Dataset>{train, val});
+    ASSERT_EQ(boxes.sizes.size(), 15662u);
+    EXPECT_EQ(boxes.skipped, 0u);
+    struct Row {
+        int k;
+        double paper;
+    };
+    for (const Row& row : {Row{5, 61.0}, Row{9, 67.2}}) {
+        const auto start = std::chrono::steady_clock::now();
+        const Clustering c = cluster_box_sizes(boxes.sizes, {.k = row.k, .seed = 1, .restarts = 10});
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        EXPECT_NEAR(c.avg_iou * 100, row.paper, 1.5) << "k=" << row.k;
+        std::printf("k=%d: avg IoU %.2f (paper %.1f) in %.2f s; anchors (13 cells) %s\n", row.k, c.avg_iou * 100,
+                    row.paper, seconds, format_anchors(relative_to_grid(c.centroids, 13)).c_str());
+    }
+    // Faster R-CNN's anchors are pixels: each image rescaled as Faster R-CNN does (shorter
+    // side 600, longer at most 1000). The paper's 60.9 is not reproduced: see docs/anchors.md.
+    Dataset both = train;
+    both.images.insert(both.images.end(), val.images.begin(), val.images.end());
+    const double rcnn = evaluate_anchors(pixel_box_sizes(both, 600, 1000).sizes, faster_rcnn_anchors()).avg_iou;
+    const double native = evaluate_anchors(pixel_box_sizes(both).sizes, faster_rcnn_anchors()).avg_iou;
+    std::printf("Faster R-CNN anchors: %.2f (images at 600/1000), %.2f (own pixels); paper 60.9\n", rcnn * 100,
+                native * 100);
+    EXPECT_NEAR(rcnn * 100, 57.42, 0.05);   // pins our measurement; any change must be looked at
+    EXPECT_NEAR(native * 100, 46.55, 0.05);
+}
+
+class AnchorsCli : public ::testing::Test {
+protected:
+    void SetUp() override { YOLO9K_REQUIRE_SHARED_DATA(); }
+    static std::string raccoon() { return test::shared_data_dir() + "/raccoon"; }
+};
+
+TEST_F(AnchorsCli, RaccoonFiveAnchorsJsonAndCfg) {
+    test::TempDir dir;
+    const auto r = test::run_cli("anchors --dataset " + raccoon() + " --k 5 --seed 3 --json " + dir.file("a.json") +
+                                 " --cfg " + test::darknet_cfg("yolov2-voc.cfg") + " --cfg-out " + dir.file("r.cfg"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("anchors = "), std::string::npos) << r.out;
+    const auto j = nlohmann::json::parse(test::read_file(dir.file("a.json")));
+    EXPECT_EQ(j["k"], 5);
+    ASSERT_EQ(j["anchors"].size(), 5u);
+    size_t total = 0;
+    for (size_t n : j["counts"].get<std::vector<size_t>>()) total += n;
+    double previous_area = 0;
+    std::vector<BoxSize> anchors;
+    for (const auto& a : j["anchors"]) {
+        anchors.push_back({a[0].get<double>(), a[1].get<double>()});
+        EXPECT_GE(anchors.back().area(), previous_area);  // sorted by area
+        previous_area = anchors.back().area();
+    }
+    EXPECT_GT(j["avg_iou"].get<double>(), 0.6);
+    // The same clustering through the library gives the same numbers.
+    DatasetOptions quiet;
+    quiet.quiet = true;
+    const BoxSizes boxes = relative_box_sizes(load_dataset(raccoon(), quiet));
+    EXPECT_EQ(total, boxes.sizes.size());
+    const Clustering c = cluster_box_sizes(boxes.sizes, {.k = 5, .seed = 3});
+    EXPECT_DOUBLE_EQ(j["avg_iou"].get<double>(), c.avg_iou);
+    // The cfg copy reads back with the anchors to two decimals and a consistent head.
+    const std::vector<BoxSize> written = read_region_anchors(dir.file("r.cfg"));
+    ASSERT_EQ(written.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(written[i].w, anchors[i].w, 0.005);
+    EXPECT_NE(test::read_file(dir.file("r.cfg")).find("filters=125"), std::string::npos);
+    // --eval-cfg on the written cfg scores (almost) the clusters' IoU: only the rounding differs.
+    const auto e = test::run_cli("anchors --dataset " + raccoon() + " --eval-cfg " + dir.file("r.cfg") + " --json " +
+                                 dir.file("e.json"));
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NEAR(nlohmann::json::parse(test::read_file(dir.file("e.json")))["avg_iou"].get<double>(), c.avg_iou, 0.002);
+}
+
+TEST_F(AnchorsCli, SweepWritesTablePlotAndCsv) {
+    test::TempDir dir;
+    const auto r = test::run_cli("anchors --dataset " + raccoon() + " --k-range 1..4 --restarts 2 --plot " +
+                                 dir.file("iou.png") + " --csv " + dir.file("iou.csv") + " --json " + dir.file("s.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(cv::imread(dir.file("iou.png")).cols, 640);
+    const std::string csv = test::read_file(dir.file("iou.csv"));
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // header + k = 1..4
+    const auto j = nlohmann::json::parse(test::read_file(dir.file("s.json")));
+    ASSERT_EQ(j.size(), 4u);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(j[size_t(i)]["anchors"].size(), size_t(i + 1));
+    EXPECT_GT(j[3]["avg_iou"].get<double>(), j[0]["avg_iou"].get<double>());
+}
+
+TEST(AnchorsCliErrors, EmptyDatasetTooManyClustersAndBadArguments) {
+    test::TempDir dir;
+    test::write_file(dir.file("empty.json"), R"({"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}]})");
+    auto r = test::run_cli("anchors --dataset " + dir.file("empty.json"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no usable boxes"), std::string::npos) << r.err;
+    test::write_file(dir.file("two.json"),
+                     R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}],
+                         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 5, 10, 20]},
+                                         {"id": 2, "image_id": 1, "category_id": 1, "bbox": [5, 5, 10, 20]},
+                                         {"id": 3, "image_id": 1, "category_id": 1, "bbox": [5, 5, 0, 20]}],
+                         "categories": [{"id": 1, "name": "a"}]})");
+    r = test::run_cli("anchors --dataset " + dir.file("two.json") + " --k 2");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("only 1 distinct sizes"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("1 skipped"), std::string::npos) << r.out;  // the zero-width box
+    EXPECT_EQ(test::run_cli("anchors --dataset " + dir.file("two.json") + " --k-range 3..1").exit_code, 2);
+    EXPECT_EQ(test::run_cli("anchors --dataset " + dir.file("two.json") + " --k 2 --k-range 1..2").exit_code, 2);
+    r = test::run_cli("anchors --dataset " + dir.file("two.json") + " --eval-anchors 1,2,3");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("w,h pairs"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace yolo9k
