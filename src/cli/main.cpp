@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     add(add_train_command);
     add(add_partial_command);
     add(add_dataset_command);
+    add(add_anchors_command);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

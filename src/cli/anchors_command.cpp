@@ -1,0 +1,225 @@
+// `yolo9k anchors`: dimension clusters (k-means with the IoU distance) on a dataset's
+// boxes, printed as a [region] anchors= line; a k sweep with plot/CSV (the paper's
+// Figure 2); a cfg rewritten with the new anchors; the IoU of a given anchor set.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "anchors/anchor_cfg.h"
+#include "anchors/box_sizes.h"
+#include "anchors/dimension_clusters.h"
+#include "anchors/iou_plot.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "data/dataset.h"
+
+namespace yolo9k::cli {
+namespace {
+
+struct AnchorsOptions {
+    std::vector<std::string> datasets;
+    std::string split;
+    int k = 5;
+    std::string k_range;
+    int size = 416, stride = 32;
+    uint64_t seed = 1;
+    int restarts = 10;
+    CentroidUpdate update = CentroidUpdate::kMedian;
+    std::string json, plot, csv, cfg_in, cfg_out, eval_anchors, eval_cfg;
+};
+
+struct KRange {
+    int lo, hi;
+};
+
+KRange parse_k_range(const std::string& text) {
+    int lo = 0, hi = 0, used = 0;
+    if (std::sscanf(text.c_str(), "%d..%d%n", &lo, &hi, &used) != 2 || used != int(text.size()) || lo < 1 || hi < lo)
+        throw Error("expected A..B with 1 <= A <= B, got '" + text + "'");
+    return {lo, hi};
+}
+
+std::string percent(double iou) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.2f%%", iou * 100);
+    return buf;
+}
+
+nlohmann::json pairs(const std::vector<BoxSize>& anchors) {
+    nlohmann::json out = nlohmann::json::array();
+    for (BoxSize a : anchors) out.push_back({a.w, a.h});
+    return out;
+}
+
+nlohmann::json clustering_json(int k, const Clustering& c, double cells) {
+    return {{"k", k},
+            {"anchors", pairs(relative_to_grid(c.centroids, cells))},
+            {"anchors_relative", pairs(c.centroids)},
+            {"avg_iou", c.avg_iou},
+            {"counts", c.counts}};
+}
+
+void print_clustering(int k, const Clustering& c, double cells) {
+    const std::vector<BoxSize> grid = relative_to_grid(c.centroids, cells);
+    std::cout << "k = " << k << ": avg IoU " << percent(c.avg_iou) << "\n"
+              << "anchors = " << format_anchors(grid) << "\n";
+    std::printf("%8s %9s %9s %8s %8s %7s\n", "cluster", "w (cells)", "h (cells)", "w (rel)", "h (rel)", "boxes");
+    for (size_t i = 0; i < grid.size(); ++i)
+        std::printf("%8zu %9.2f %9.2f %8.4f %8.4f %7zu\n", i, grid[i].w, grid[i].h, c.centroids[i].w, c.centroids[i].h,
+                    c.counts[i]);
+    std::fflush(stdout);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::binary);
+    if (!f) throw Error(path + ": cannot open for writing");
+    f << text;
+    if (!f.flush()) throw Error(path + ": write failed");
+}
+
+// All boxes of all datasets, relative to their images; skipped boxes counted.
+BoxSizes load_boxes(const AnchorsOptions& o) {
+    BoxSizes all;
+    size_t images = 0, skipped_by_reader = 0;
+    DatasetOptions options;
+    options.split = o.split;
+    options.quiet = true;  // images need not exist for anchors; box problems are shown below
+    for (const std::string& path : o.datasets) {
+        const Dataset d = load_dataset(path, options);
+        const BoxSizes b = relative_box_sizes(d);
+        std::cout << path << ": " << d.images.size() << " images, " << b.sizes.size() << " boxes";
+        const size_t skipped = d.report.skipped_boxes + b.skipped;
+        if (skipped) std::cout << " (" << skipped << " skipped: zero-size, outside the image or unknown class)";
+        std::cout << "\n";
+        for (const std::string& w : d.report.warnings)
+            if (w.find("skipped") != std::string::npos) std::cerr << "yolo9k: warning: " << w << "\n";
+        images += d.images.size();
+        skipped_by_reader += d.report.skipped_boxes;
+        all.sizes.insert(all.sizes.end(), b.sizes.begin(), b.sizes.end());
+        all.skipped += b.skipped;
+    }
+    if (all.sizes.empty())
+        throw Error("no usable boxes in " + std::string(o.datasets.size() == 1 ? o.datasets[0] : "the datasets") + " (" +
+                    std::to_string(images) + " images, " + std::to_string(all.skipped + skipped_by_reader) +
+                    " boxes skipped); nothing to cluster");
+    return all;
+}
+
+}  // namespace
+
+Action add_anchors_command(CLI::App& app) {
+    auto o = std::make_shared<AnchorsOptions>();
+    CLI::App* sub = app.add_subcommand("anchors", "Dimension clusters: k-means (1 - IoU) anchors for a dataset's boxes");
+    sub->add_option("--dataset", o->datasets, "a .data file, VOC folder, folder of VOC XMLs, COCO JSON or list (several allowed)")
+        ->required()
+        ->expected(1, -1);
+    sub->add_option("--split", o->split, "VOC split (ImageSets/Main/<split>.txt); default: every annotation");
+    CLI::Option* k = sub->add_option("--k", o->k, "number of clusters (default 5)")->check(CLI::Range(1, 1000));
+    CLI::Option* range = sub->add_option("--k-range", o->k_range, "sweep k over A..B: table, --plot and --csv")
+                             ->excludes(k)
+                             ->check(CLI::Validator(
+                                 [](std::string& text) {
+                                     try {
+                                         parse_k_range(text);
+                                         return std::string();
+                                     } catch (const Error& e) {
+                                         return std::string(e.what());
+                                     }
+                                 },
+                                 "A..B"));
+    sub->add_option("--size", o->size, "network input size: anchors are in cells of size/stride")->check(CLI::PositiveNumber);
+    sub->add_option("--stride", o->stride, "network stride (32 for YOLOv2)")->check(CLI::PositiveNumber);
+    sub->add_option("--seed", o->seed, "random seed (same seed, same anchors)");
+    sub->add_option("--restarts", o->restarts, "k-means++ restarts; the best avg IoU wins")->check(CLI::Range(1, 10000));
+    const std::map<std::string, CentroidUpdate> updates = {{"median", CentroidUpdate::kMedian},
+                                                            {"mean", CentroidUpdate::kMean}};
+    sub->add_option("--update", o->update, "centroid update: median (default; matches the paper's Table 1) or mean")
+        ->transform(CLI::CheckedTransformer(updates));
+    sub->add_option("--json", o->json, "write {k, anchors, avg_iou, counts} (a list for --k-range)");
+    sub->add_option("--plot", o->plot, "with --k-range: avg IoU vs k as an image (.png)")->needs(range);
+    sub->add_option("--csv", o->csv, "write k,avg_iou,anchors rows");
+    CLI::Option* cfg_in = sub->add_option("--cfg", o->cfg_in, "a cfg to copy with the new [region] anchors")
+                              ->check(CLI::ExistingFile)
+                              ->excludes(range);
+    CLI::Option* cfg_out = sub->add_option("--cfg-out", o->cfg_out, "where the copy goes")->needs(cfg_in);
+    cfg_in->needs(cfg_out);
+    CLI::Option* eval = sub->add_option("--eval-anchors", o->eval_anchors, "also report the avg IoU of these anchors ('w,h, w,h...', cells)");
+    sub->add_option("--eval-cfg", o->eval_cfg, "also report the avg IoU of a cfg's [region] anchors")
+        ->check(CLI::ExistingFile)
+        ->excludes(eval);
+
+    return [o, k, range, cfg_in] {
+        const bool evaluating = !o->eval_anchors.empty() || !o->eval_cfg.empty();
+        // Evaluating a given set alone is a common question; cluster only when asked to or
+        // when nothing else was asked.
+        const bool clustering = !evaluating || k->count() || range->count() || cfg_in->count();
+        std::optional<KRange> sweep;
+        if (range->count()) sweep = parse_k_range(o->k_range);
+
+        const BoxSizes boxes = load_boxes(*o);
+        const double cells = grid_cells(o->size, o->stride);
+        std::cout << "network " << o->size << " / stride " << o->stride << " = " << cells
+                  << " cells: anchors below are in grid cells (relative size x " << cells << ")\n";
+        nlohmann::json json;
+        std::string csv = "k,avg_iou,anchors\n";
+
+        if (clustering && sweep) {
+            std::vector<IouPoint> points;
+            json = nlohmann::json::array();
+            std::printf("%4s %9s  %s\n", "k", "avg IoU", "anchors");
+            for (int kk = sweep->lo; kk <= sweep->hi; ++kk) {
+                const Clustering c = cluster_box_sizes(boxes.sizes, {kk, o->seed, o->restarts, 1000, o->update});
+                const std::string a = format_anchors(relative_to_grid(c.centroids, cells));
+                std::printf("%4d %9s  %s\n", kk, percent(c.avg_iou).c_str(), a.c_str());
+                std::fflush(stdout);
+                points.push_back({kk, c.avg_iou});
+                json.push_back(clustering_json(kk, c, cells));
+                csv += std::to_string(kk) + "," + std::to_string(c.avg_iou) + ",\"" + a + "\"\n";
+            }
+            if (!o->plot.empty()) {
+                write_iou_plot(o->plot, points, "Dimension clusters: " + std::to_string(boxes.sizes.size()) + " boxes");
+                std::cout << "plot: " << o->plot << "\n";
+            }
+        } else if (clustering) {
+            const Clustering c = cluster_box_sizes(boxes.sizes, {o->k, o->seed, o->restarts, 1000, o->update});
+            print_clustering(o->k, c, cells);
+            json = clustering_json(o->k, c, cells);
+            csv += std::to_string(o->k) + "," + std::to_string(c.avg_iou) + ",\"" +
+                   format_anchors(relative_to_grid(c.centroids, cells)) + "\"\n";
+            if (!o->cfg_out.empty()) {
+                write_cfg_with_anchors(o->cfg_in, o->cfg_out, relative_to_grid(c.centroids, cells));
+                std::cout << "cfg: " << o->cfg_out << " ([region] anchors, num and the filters before it replaced)\n";
+            }
+        }
+
+        if (evaluating) {
+            const std::vector<BoxSize> given = o->eval_cfg.empty() ? parse_anchors(o->eval_anchors, "--eval-anchors")
+                                                                   : read_region_anchors(o->eval_cfg);
+            const AnchorFit fit = evaluate_anchors(boxes.sizes, grid_to_relative(given, cells));
+            std::cout << "given anchors (" << (o->eval_cfg.empty() ? "--eval-anchors" : o->eval_cfg)
+                      << "): " << given.size() << " anchors, avg IoU " << percent(fit.avg_iou) << "\n"
+                      << "anchors = " << format_anchors(given) << "\nboxes per anchor:";
+            for (size_t n : fit.counts) std::cout << " " << n;
+            std::cout << "\n";
+            const nlohmann::json e = {{"k", given.size()}, {"anchors", pairs(given)}, {"avg_iou", fit.avg_iou},
+                                      {"counts", fit.counts}};
+            if (clustering)
+                json = {{"clusters", json}, {"given", e}};
+            else
+                json = e;
+            if (!clustering) csv += std::to_string(given.size()) + "," + std::to_string(fit.avg_iou) + ",\"" +
+                                    format_anchors(given) + "\"\n";
+        }
+
+        if (!o->json.empty()) write_text(o->json, json.dump(2) + "\n");
+        if (!o->csv.empty()) write_text(o->csv, csv);
+        return kExitOk;
+    };
+}
+
+}  // namespace yolo9k::cli
