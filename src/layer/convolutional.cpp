@@ -212,13 +212,13 @@ void ConvolutionalLayer::forward_train_reference(std::span<const float* const> i
         fail("batch norm over a single value per filter (batch 1, 1x1 output) has no variance; use batch >= 2");
     // The convolution stays in double up to the activation: one rounding per output keeps
     // finite-difference checks of the batch norm (which amplifies z - μ) meaningful.
-    std::vector<double> conv(size_t(batch) * output_.size());
-    convolve(inputs[0], conv.data(), batch);
+    std::vector<double> convolved(size_t(batch) * output_.size());
+    convolve(inputs[0], convolved.data(), batch);
     auto channel = [&](auto* base, int b, int f) { return base + (size_t(b) * filters + f) * plane; };
     if (!batch_normalize) {
         for (int b = 0; b < batch; ++b)
             for (int f = 0; f < filters; ++f) {
-                const double* z = channel(conv.data(), b, f);
+                const double* z = channel(convolved.data(), b, f);
                 float* y = channel(output, b, f);
                 for (size_t i = 0; i < plane; ++i) y[i] = activate(activation, float(z[i] + biases[f]));
             }
@@ -229,20 +229,20 @@ void ConvolutionalLayer::forward_train_reference(std::span<const float* const> i
     for (int f = 0; f < filters; ++f) {
         double sum = 0;
         for (int b = 0; b < batch; ++b) {
-            const double* z = channel(conv.data(), b, f);
+            const double* z = channel(convolved.data(), b, f);
             for (size_t i = 0; i < plane; ++i) sum += z[i];
         }
         const double mean = sum / double(values);
         double squares = 0;
         for (int b = 0; b < batch; ++b) {
-            const double* z = channel(conv.data(), b, f);
+            const double* z = channel(convolved.data(), b, f);
             for (size_t i = 0; i < plane; ++i) squares += (z[i] - mean) * (z[i] - mean);
         }
         const double variance = squares / double(values);  // biased, as oneDNN normalises
         const double k = 1.0 / std::sqrt(variance + batch_norm_epsilon);
         inv_std[f] = float(k);
         for (int b = 0; b < batch; ++b) {
-            const double* z = channel(conv.data(), b, f);
+            const double* z = channel(convolved.data(), b, f);
             float* y = channel(output, b, f);
             float* xh = channel(x_hat, b, f);
             for (size_t i = 0; i < plane; ++i) {

@@ -308,6 +308,47 @@ TEST(BatchNormTraining, BatchStatisticsDifferFromInferenceAndLeaveItUnchanged) {
     EXPECT_LE(test::max_abs_diff(training.data(), inference.data(), n), 1e-4f * test::max_abs(training.data(), n));
 }
 
+TEST(LayerTraining, ConvolutionGradientLayoutIsBiasesScalesWeights) {
+    // The oneDNN training kernel writes its gradients in this layout; the optimizer decays weights only.
+    auto layout = [](bool bn) {
+        Network net = net_from(conv(2, 3, 1, 1, bn, "leaky"), 4, 4, 3);
+        std::vector<std::string> got;
+        for (const auto& b : net.layer(0).trainable_blobs())
+            got.push_back(std::string(b.name) + ":" + std::to_string(b.data->size()) + (b.decay ? ":decay" : ""));
+        return got;
+    };
+    EXPECT_EQ(layout(true), (std::vector<std::string>{"biases:2", "scales:2", "weights:54:decay"}));
+    EXPECT_EQ(layout(false), (std::vector<std::string>{"biases:2", "weights:54:decay"}));
+    EXPECT_EQ(net_from("[maxpool]\n", 4, 4, 1).layer(0).trainable_floats(), 0u);
+}
+
+TEST(LayerTraining, MaxpoolRoutesToTheFirstMaximumIncludingPaddedEdges) {
+    // 2x2 input, size 2 stride 1 (yolov2-tiny's): windows {0,1,2,3}, {1,3}, {2,3}, {3}.
+    // The tie 5 = 5 in the first window goes to index 1, the first in scan order.
+    Network net = net_from("[maxpool]\nsize=2\nstride=1\n", 2, 2, 1);
+    Layer& l = net.layer(0);
+    const std::vector<float> x = {1, 5, 5, 2}, g = {1, 10, 100, 1000};
+    std::vector<float> y(4), state(l.train_state_floats(1)), dx(4, 0.f);
+    const float* in[] = {x.data()};
+    float* grads[] = {dx.data()};
+    l.forward_train_reference(in, y.data(), state.data(), 1);
+    EXPECT_EQ(y, (std::vector<float>{5, 5, 5, 2}));
+    l.backward_reference(in, y.data(), g.data(), state.data(), grads, nullptr, 1);
+    EXPECT_EQ(dx, (std::vector<float>{0, 11, 100, 1000}));
+}
+
+TEST(LayerTraining, RouteSkipsSourcesWhoseGradientIsNotWanted) {
+    Network net = net_from(conv(2, 1, 1, 0, false, "linear") + conv(1, 1, 1, 0, false, "linear") + "[route]\nlayers=-1,-2\n",
+                           1, 1, 1);
+    Layer& route = net.layer(2);  // output: [layer 1's channel, layer 0's two channels]
+    const std::vector<float> a = {0}, b = {0, 0}, g = {1, 2, 3};
+    std::vector<float> db(2, 10.f);
+    const float* in[] = {a.data(), b.data()};
+    float* grads[] = {nullptr, db.data()};
+    route.backward_reference(in, nullptr, g.data(), nullptr, grads, nullptr, 1);
+    EXPECT_EQ(db, (std::vector<float>{12, 13}));
+}
+
 TEST(LayerTraining, UnsupportedCasesAreClearErrors) {
     // WordTree softmax: not supported yet, said so with the cfg line.
     Network tree = net_from("[softmax]\ntree=data/9k.tree\n", 1, 1, 4);
