@@ -40,12 +40,12 @@ struct GradCase {
     const char* name;
     std::string cfg;  // sections after [net]; the last one is the layer under test
     int w, h, c, batch;
-    float eps;  // a power of two
-    // relu/leaky: a coordinate whose ±eps step moves some output across the kink is
-    // not differentiable there at this eps, so it is skipped (and counted).
+    float eps;  // the finite-difference step, a power of two
+    // relu/leaky: while a coordinate's ±2 eps steps move some output across the kink, the
+    // step is halved (down to eps/32; past that the coordinate is skipped and counted).
     bool kinked = false;
-    // maxpool: inputs are a shuffled grid with spacing > 2 eps, so no window changes its
-    // winner within ±eps (the gradient is piecewise constant between switches).
+    // maxpool: inputs are a shuffled grid with spacing 5 eps, so no window changes its
+    // winner within ±2 eps (the gradient is piecewise constant between switches).
     bool well_separated = false;
 };
 
