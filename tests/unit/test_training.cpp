@@ -19,6 +19,7 @@
 #include "support/test_support.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
+#include "data/dataset.h"
 #include "train/trainer.h"
 #include "yolo9k/detector.h"
 
@@ -93,12 +94,13 @@ TEST(Training, TinyDetectorOverfitsBccdImages) {
     Dataset data = load_dataset((dir.path() / "voc").string(), {.class_names = read_names_file(o.names_file), .split = "few"});
     int found = 0, total = 0;
     for (const auto& img : data.images) {
-        ImageDetections d = det.detect(img.image_path);
+        const cv::Mat image = cv::imread(img.image_path);
+        const auto dets = det.detect(image);
+        const float W = float(image.cols), H = float(image.rows);
         for (const auto& t : img.boxes) {
-            const Box truth{(t.x - t.w / 2) * d.width, (t.y - t.h / 2) * d.height, (t.x + t.w / 2) * d.width,
-                            (t.y + t.h / 2) * d.height};
+            const Box truth{(t.x - t.w / 2) * W, (t.y - t.h / 2) * H, (t.x + t.w / 2) * W, (t.y + t.h / 2) * H};
             float best = 0;
-            for (const auto& det_box : d.detections)
+            for (const auto& det_box : dets)
                 if (det_box.class_id == t.class_id) best = std::max(best, iou(truth, det_box.box));
             found += best > .5f;
             ++total;
