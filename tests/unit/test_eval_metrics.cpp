@@ -1,0 +1,378 @@
+// Detection metrics on hand-computed cases (the computation is in each test's comments),
+// the results file writers/readers, and their errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/error.h"
+#include "eval/evaluate.h"
+#include "eval/metrics.h"
+#include "eval/pr_plot.h"
+#include "eval/results_io.h"
+#include "support/test_support.h"
+
+namespace yolo9k::eval {
+namespace {
+
+Box box(float x1, float y1, float x2, float y2) { return Box{x1, y1, x2, y2}; }
+
+// One 1000 x 1000 image per entry of `objects`, classes "a", "b" (and more when asked).
+Truth make_truth(std::vector<std::vector<TruthObject>> objects, int classes = 2) {
+    Truth t;
+    for (int c = 0; c < classes; ++c) t.class_names.push_back(std::string(1, char('a' + c)));
+    for (size_t i = 0; i < objects.size(); ++i) {
+        t.image_ids.push_back("img" + std::to_string(i));
+        t.widths.push_back(1000);
+        t.heights.push_back(1000);
+    }
+    t.images = std::move(objects);
+    return t;
+}
+
+void expect_all_ap(const ClassMetrics& c, double value) {
+    EXPECT_NEAR(c.ap_voc07, value, 1e-9) << c.name;
+    EXPECT_NEAR(c.ap_voc, value, 1e-9) << c.name;
+    EXPECT_NEAR(c.ap_coco, value, 1e-9) << c.name;
+    EXPECT_NEAR(c.ap50, value, 1e-9) << c.name;
+    EXPECT_NEAR(c.ap75, value, 1e-9) << c.name;
+}
+
+TEST(EvalMetrics, BoxIouWithAndWithoutVocPlusOne) {
+    struct Case {
+        Box a, b;
+        bool plus_one;
+        double iou;
+    } cases[] = {
+        {box(0, 0, 9, 9), box(0, 0, 9, 9), false, 1},
+        {box(0, 0, 9, 9), box(0, 0, 9, 9), true, 1},
+        // overlap 4 x 9 = 36, union 81 + 81 - 36 = 126
+        {box(0, 0, 9, 9), box(5, 0, 14, 9), false, 36.0 / 126},
+        // +1: overlap 5 x 10 = 50, areas 10 x 10: union 150
+        {box(0, 0, 9, 9), box(5, 0, 14, 9), true, 50.0 / 150},
+        // touching edges: no overlap without +1, one pixel column with it (10 / 190)
+        {box(0, 0, 9, 9), box(9, 0, 18, 9), false, 0},
+        {box(0, 0, 9, 9), box(9, 0, 18, 9), true, 10.0 / 190},
+        {box(0, 0, 9, 9), box(20, 20, 30, 30), true, 0},
+    };
+    for (const auto& c : cases) EXPECT_NEAR(box_iou(c.a, c.b, c.plus_one), c.iou, 1e-12);
+}
+
+// The shared fixture: one image, four GT of class a (A, B, C, D in a row, 100 x 100),
+// five detections ranked .9 .. .5:
+//   d1 .9 = A            TP
+//   d2 .8 on nothing     FP
+//   d3 .7 = B moved 24px IoU 76/124 = .613 (COCO), 77/125 = .616 (VOC +1): TP while t <= .6
+//   d4 .6 on nothing     FP
+//   d5 .5 = C            TP;   D is never found.
+TEST(EvalMetrics, Voc07AllPointAndCocoDifferOnOneFixture) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)},
+                                     {0, box(200, 0, 300, 100)},
+                                     {0, box(400, 0, 500, 100)},
+                                     {0, box(600, 0, 700, 100)}}});
+    const std::vector<ScoredBox> dets = {{0, 0, .9f, box(0, 0, 100, 100)},
+                                         {0, 0, .8f, box(0, 500, 100, 600)},
+                                         {0, 0, .7f, box(224, 0, 324, 100)},
+                                         {0, 0, .6f, box(200, 500, 300, 600)},
+                                         {0, 0, .5f, box(400, 0, 500, 100)}};
+    const EvalResult r = evaluate(truth, dets);
+    const ClassMetrics& a = r.per_class[0];
+    // TP FP TP FP TP over 4 GT: recall .25 .25 .5 .5 .75, precision 1 .5 .667 .5 .6
+    ASSERT_EQ(a.pr.recall.size(), 5u);
+    EXPECT_NEAR(a.pr.precision[2], 2.0 / 3, 1e-12);
+    EXPECT_NEAR(a.pr.recall[4], .75, 1e-12);
+    // VOC07: r = 0, .1, .2 -> 1; .3, .4, .5 -> 2/3; .6, .7 -> .6; .8, .9, 1 -> 0:
+    //   (3 + 3 * 2/3 + 2 * .6) / 11 = 6.2 / 11
+    EXPECT_NEAR(a.ap_voc07, 6.2 / 11, 1e-12);
+    // All-point: envelope 1 (to .25), 2/3 (to .5), .6 (to .75): .25 + .25 * 2/3 + .25 * .6
+    EXPECT_NEAR(a.ap_voc, .25 + .25 * 2 / 3 + .25 * .6, 1e-12);
+    // COCO, t = .5 .55 .6 (d3 TP): envelope 1, 2/3, 2/3, .6, .6; 101 points: r <= .25 (26
+    //   points) 1, r in (.25, .5] (25) 2/3, (.5, .75] (25) .6, above 0: 57 2/3 / 101.
+    // t = .65 ... .95 (d3 FP): TP FP FP FP TP, recall .25 x4, .5; precision 1 .5 .333 .25 .4,
+    //   envelope 1 .5 .4 .4 .4: 26 points at 1, 25 at .4: 36 / 101.
+    const double tp_case = (26 + 25 * 2.0 / 3 + 25 * .6) / 101, fp_case = (26 + 25 * .4) / 101;
+    EXPECT_NEAR(a.ap50, tp_case, 1e-12);
+    EXPECT_NEAR(a.ap75, fp_case, 1e-12);
+    EXPECT_NEAR(a.ap_coco, (3 * tp_case + 7 * fp_case) / 10, 1e-12);
+    // Three different numbers: .5636, .5667, .4208.
+    EXPECT_GT(a.ap_voc - a.ap_voc07, .002);
+    EXPECT_GT(a.ap_voc07 - a.ap_coco, .1);
+    // Class b has no GT: NaN and out of the means.
+    EXPECT_FALSE(r.per_class[1].has_truth());
+    EXPECT_TRUE(std::isnan(r.per_class[1].ap_voc));
+    EXPECT_EQ(r.classes_with_truth, 1);
+    EXPECT_DOUBLE_EQ(r.map_voc, a.ap_voc);
+    EXPECT_DOUBLE_EQ(r.map_coco, a.ap_coco);
+}
+
+// Equal scores keep the order given (stable ranking). One GT; two detections at .5, one on
+// it and one on nothing. TP first: recall 1, 1 precision 1, .5 -> AP 1. FP first: recall 0,
+// 1 precision 0, .5 -> AP .5 (VOC07: r = 0 .. 1 all take .5).
+TEST(EvalMetrics, TiedScoresKeepInputOrder) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}}}, 1);
+    const ScoredBox hit{0, 0, .5f, box(0, 0, 100, 100)}, miss{0, 0, .5f, box(500, 500, 600, 600)};
+    const EvalResult first_hit = evaluate(truth, {hit, miss});
+    const EvalResult first_miss = evaluate(truth, {miss, hit});
+    expect_all_ap(first_hit.per_class[0], 1);
+    expect_all_ap(first_miss.per_class[0], .5);
+    // Two tied detections on the same GT: the first given is the TP, the second a duplicate.
+    const Matches m = match_voc(truth, {{0, 0, .5f, box(0, 0, 100, 100)}, {0, 0, .5f, box(1, 1, 100, 100)}}, 0);
+    EXPECT_EQ(m.tp, (std::vector<char>{1, 0}));
+}
+
+// A class with GT and no detections has AP 0 and counts in the mean: class a perfect (1),
+// class b missed (0): mean .5.
+TEST(EvalMetrics, NoDetectionsForAClassIsZeroAndCounts) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}, {1, box(200, 200, 300, 300)}}});
+    const EvalResult r = evaluate(truth, {{0, 0, .9f, box(0, 0, 100, 100)}});
+    expect_all_ap(r.per_class[0], 1);
+    expect_all_ap(r.per_class[1], 0);
+    EXPECT_EQ(r.classes_with_truth, 2);
+    EXPECT_NEAR(r.map_voc, .5, 1e-12);
+    EXPECT_NEAR(r.map_voc07, .5, 1e-12);
+    EXPECT_NEAR(r.map_coco, .5, 1e-12);
+    // No detections at all: every AP 0, nothing throws.
+    const EvalResult none = evaluate(truth, {});
+    EXPECT_EQ(none.map_voc, 0);
+    EXPECT_EQ(none.map_coco, 0);
+}
+
+// Detections of a class nobody labelled: no AP (NaN, "—" in the table), not in the mean.
+TEST(EvalMetrics, ClassWithoutTruthIsLeftOutOfTheMean) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}}}, 3);
+    const EvalResult r = evaluate(truth, {{0, 0, .9f, box(0, 0, 100, 100)}, {0, 1, .99f, box(0, 0, 100, 100)}});
+    EXPECT_EQ(r.classes_with_truth, 1);
+    EXPECT_TRUE(std::isnan(r.per_class[1].ap_voc) && std::isnan(r.per_class[2].ap_coco));
+    EXPECT_EQ(r.per_class[1].detections, 1);
+    EXPECT_NEAR(r.map_voc, 1, 1e-12);  // not (1 + 0 + 0) / 3
+    const std::string table = format_table(r);
+    EXPECT_NE(table.find("—"), std::string::npos) << table;
+    EXPECT_NE(table.find("100.0"), std::string::npos) << table;
+    EXPECT_NE(table.find("1 of 3 classes"), std::string::npos) << table;
+}
+
+// Two GT, A and B. .9 on A (TP), .8 on A again (duplicate: FP), .7 on B (TP):
+// recall .5 .5 1, precision 1 .5 2/3 -> all-point .5 * 1 + .5 * 2/3 = 5/6 (1 if duplicates
+// were ignored). VOC07: r <= .5 (6 points) 1, r > .5 (5 points) 2/3: (6 + 10/3) / 11.
+TEST(EvalMetrics, DuplicatesAreFalsePositives) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}, {0, box(300, 0, 400, 100)}}}, 1);
+    const EvalResult r = evaluate(truth, {{0, 0, .9f, box(0, 0, 100, 100)},
+                                          {0, 0, .8f, box(2, 2, 100, 100)},
+                                          {0, 0, .7f, box(300, 0, 400, 100)}});
+    EXPECT_NEAR(r.per_class[0].ap_voc, 5.0 / 6, 1e-12);
+    EXPECT_NEAR(r.per_class[0].ap_voc07, (6 + 10.0 / 3) / 11, 1e-12);
+    // COCO 101 points: envelope 1, 2/3, 2/3; r <= .5 (51 points) 1, (.5, 1] (50) 2/3.
+    EXPECT_NEAR(r.per_class[0].ap50, (51 + 50 * 2.0 / 3) / 101, 1e-12);
+}
+
+// VOC takes the best-overlapping GT even when it is already matched (a duplicate, FP);
+// COCO takes the best unmatched one. A = [0,100], B = [10,110] (x); d1 = A, d2 at x 4..104
+// overlaps A (97/105 with +1) more than B (95/107).
+// VOC: TP, FP: recall .5 .5, precision 1 .5 -> AP .5.  COCO: TP, TP -> AP 1.
+TEST(EvalMetrics, VocMatchesBestGtCocoBestUnmatchedGt) {
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}, {0, box(10, 0, 110, 100)}}}, 1);
+    const EvalResult r = evaluate(truth, {{0, 0, .9f, box(0, 0, 100, 100)}, {0, 0, .8f, box(4, 0, 104, 100)}});
+    EXPECT_NEAR(r.per_class[0].ap_voc, .5, 1e-12);
+    EXPECT_NEAR(r.per_class[0].ap50, 1, 1e-12);
+}
+
+// A difficult GT D and a normal A. .9 on D (ignored), .8 on A (TP): recall 1, precision 1
+// -> AP 1 under every rule (counting .9 as FP would give .5). Positives = 1, not 2.
+// A class whose only GT is difficult has no GT to find: left out of the mean.
+TEST(EvalMetrics, DifficultTruthIsIgnored) {
+    const Truth truth =
+        make_truth({{{0, box(0, 0, 100, 100)}, {0, box(300, 0, 400, 100), true}, {1, box(500, 500, 600, 600), true}}});
+    const std::vector<ScoredBox> dets = {{0, 0, .9f, box(300, 0, 400, 100)},
+                                         {0, 0, .85f, box(302, 0, 400, 100)},  // a second one on D: ignored too (VOC)
+                                         {0, 0, .8f, box(0, 0, 100, 100)},
+                                         {0, 1, .9f, box(500, 500, 600, 600)}};
+    const EvalResult r = evaluate(truth, dets);
+    EXPECT_EQ(match_voc(truth, dets, 0).positives, 1);
+    EXPECT_EQ(match_voc(truth, dets, 0).tp, (std::vector<char>{1}));
+    EXPECT_NEAR(r.per_class[0].ap_voc, 1, 1e-12);
+    EXPECT_NEAR(r.per_class[0].ap_voc07, 1, 1e-12);
+    // COCO: d1 matches D (ignored); d2 finds D taken and nothing else >= .5: FP (COCO matches
+    // an ignored non-crowd GT once). Ranked FP, TP: precision 0, .5 -> envelope .5, .5 -> .5.
+    EXPECT_NEAR(r.per_class[0].ap50, .5, 1e-12);
+    EXPECT_FALSE(r.per_class[1].has_truth());
+    EXPECT_EQ(r.per_class[1].difficult, 1);
+    EXPECT_EQ(r.classes_with_truth, 1);
+}
+
+// COCO keeps only the 100 best-scored detections per image and class: 100 misses scored
+// above one hit leave the hit out (AP 0); 99 misses let it in.
+TEST(EvalMetrics, CocoCountsAtMost100DetectionsPerImage) {
+    const Truth truth = make_truth({{{0, box(0, 0, 10, 10)}}}, 1);
+    for (int misses : {99, 100}) {
+        std::vector<ScoredBox> dets;
+        for (int i = 0; i < misses; ++i) dets.push_back({0, 0, .9f, box(500, 500, 510, 510)});
+        dets.push_back({0, 0, .1f, box(0, 0, 10, 10)});
+        const EvalResult r = evaluate(truth, dets);
+        // 99 misses: hit ranked 100th, precision 1/100 at recall 1 -> AP50 = .01
+        EXPECT_NEAR(r.per_class[0].ap50, misses == 99 ? .01 : 0, 1e-12) << misses;
+        EXPECT_NEAR(r.per_class[0].ap_voc, .01 * 100 / (misses + 1), 1e-12) << misses;  // VOC keeps all
+    }
+}
+
+TEST(EvalMetrics, BadInputsAreErrors) {
+    EXPECT_THROW(evaluate(make_truth({}), {}), Error);  // no images
+    const Truth truth = make_truth({{}}, 1);
+    EXPECT_THROW(evaluate(truth, {{3, 0, .5f, box(0, 0, 1, 1)}}), Error);  // image out of range
+    EXPECT_THROW(evaluate(truth, {{0, 7, .5f, box(0, 0, 1, 1)}}), Error);  // class out of range
+    try {
+        truth_from_dataset(Dataset{{"a"}, {}, {}});
+        FAIL() << "empty dataset accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("no images"), std::string::npos) << e.what();
+    }
+}
+
+TEST(EvalMetrics, TruthFromDatasetConvertsRelativeBoxesToPixels) {
+    Dataset data;
+    data.class_names = {"a", "b"};
+    data.images.push_back({"000005", "/nonexistent/000005.jpg", 200, 100, {{1, .5f, .5f, .5f, .2f, true}}});
+    const Truth t = truth_from_dataset(data);
+    ASSERT_EQ(t.images.size(), 1u);
+    const TruthObject& o = t.images[0][0];
+    EXPECT_EQ(o.class_id, 1);
+    EXPECT_TRUE(o.difficult);
+    // centre (100, 50), size 100 x 20
+    EXPECT_FLOAT_EQ(o.box.x1, 50);
+    EXPECT_FLOAT_EQ(o.box.y1, 40);
+    EXPECT_FLOAT_EQ(o.box.x2, 150);
+    EXPECT_FLOAT_EQ(o.box.y2, 60);
+    EXPECT_EQ(t.image_ids[0], "000005");
+    // No size in the annotation and no image: the error names the file.
+    data.images[0].width = 0;
+    try {
+        truth_from_dataset(data);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/000005.jpg"), std::string::npos) << e.what();
+    }
+}
+
+// ---- results files ---------------------------------------------------------------------
+
+Truth io_truth() {
+    Truth t = make_truth({{}, {}}, 3);
+    t.class_names = {"aeroplane", "bicycle", "bird"};
+    t.image_ids = {"000005", "img_b"};
+    return t;
+}
+
+std::vector<ScoredBox> io_detections() {
+    return {{0, 0, .91f, box(10.5f, 20.25f, 300, 400)},
+            {1, 2, .123456f, box(0, 0, 999, 999)},
+            {0, 2, .5f, box(1, 2, 3, 4)},
+            {1, 0, .005f, box(100, 200, 150.75f, 250)}};
+}
+
+void expect_same_detections(std::vector<ScoredBox> a, std::vector<ScoredBox> b, float tol) {
+    ASSERT_EQ(a.size(), b.size());
+    auto key = [](const ScoredBox& d) { return std::make_tuple(d.class_id, d.image, -d.score); };
+    std::sort(a.begin(), a.end(), [&](auto& x, auto& y) { return key(x) < key(y); });
+    std::sort(b.begin(), b.end(), [&](auto& x, auto& y) { return key(x) < key(y); });
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].image, b[i].image);
+        EXPECT_EQ(a[i].class_id, b[i].class_id);
+        EXPECT_NEAR(a[i].score, b[i].score, 1e-6);
+        EXPECT_NEAR(a[i].box.x1, b[i].box.x1, tol);
+        EXPECT_NEAR(a[i].box.y1, b[i].box.y1, tol);
+        EXPECT_NEAR(a[i].box.x2, b[i].box.x2, tol);
+        EXPECT_NEAR(a[i].box.y2, b[i].box.y2, tol);
+    }
+}
+
+TEST(EvalResultsIo, Comp4RoundTripWithDarknetsOneBasedPixels) {
+    test::TempDir dir;
+    const Truth truth = io_truth();
+    const auto paths = write_comp4(dir.path().string(), truth, io_detections());
+    ASSERT_EQ(paths.size(), 3u);
+    EXPECT_EQ(std::filesystem::path(paths[0]).filename(), "comp4_det_test_aeroplane.txt");
+    // darknet's line: id, score, then x1 + 1 ... (%f)
+    EXPECT_EQ(test::read_file(paths[0]), "000005 0.910000 11.500000 21.250000 301.000000 401.000000\n"
+                                         "img_b 0.005000 101.000000 201.000000 151.750000 251.000000\n");
+    expect_same_detections(read_comp4(dir.path().string(), truth), io_detections(), 1e-5f);
+    expect_same_detections(read_detections(paths[2], truth), {io_detections()[1], io_detections()[2]}, 1e-5f);
+}
+
+TEST(EvalResultsIo, CocoJsonRoundTrip) {
+    test::TempDir dir;
+    const Truth truth = io_truth();
+    const std::string path = dir.file("results.json");
+    write_coco_results(path, truth, io_detections());
+    const auto j = nlohmann::json::parse(test::read_file(path));
+    ASSERT_EQ(j.size(), 4u);
+    EXPECT_EQ(j[0]["image_id"], 5);        // numeric ids as numbers
+    EXPECT_EQ(j[1]["image_id"], "img_b");  // others as strings
+    EXPECT_EQ(j[1]["category_id"], 3);     // class index + 1
+    EXPECT_NEAR(j[0]["bbox"][2].get<double>(), 300 - 10.5, 1e-4);  // width
+    expect_same_detections(read_detections(path, truth), io_detections(), 1e-4f);
+}
+
+// Reading a file must fail with the reason and where, never skip silently.
+TEST(EvalResultsIo, BadDetectionFilesNameFileAndLine) {
+    test::TempDir dir;
+    const Truth truth = io_truth();
+    struct Case {
+        std::string file, content, expected;
+    } cases[] = {
+        {"comp4_det_test_unicorn.txt", "000005 .5 1 1 2 2\n", "class 'unicorn'"},
+        {"comp4_det_test_bird.txt", "000005 .5 1 1 2 2\nnope .5 1 1 2 2\n", "comp4_det_test_bird.txt:2: image 'nope'"},
+        {"comp4_det_test_bird.txt", "000005 .5 1 1 2\n", "comp4_det_test_bird.txt:1: expected"},
+        {"comp4_det_test_bird.txt", "000005 .5 1 1 2 2 7\n", ":1: expected"},
+        {"dets.json", R"([{"image_id": 5, "category_id": 1, "bbox": [1,1,2,2], "score": 0.5},
+                          {"image_id": 5, "category_id": 4, "bbox": [1,1,2,2], "score": 0.5}])",
+         "entry 1: category_id 4 is not a known class"},
+        {"dets.json", R"([{"image_id": 6, "category_id": 1, "bbox": [1,1,2,2], "score": 0.5}])", "entry 0: image 6"},
+        {"dets.json", R"([{"image_id": 5, "category_id": 1, "bbox": [1,1,2], "score": 0.5}])", "bbox must be"},
+        {"dets.json", R"({"image_id": 5})", "expected a JSON array"},
+        {"dets.json", "[{", "not valid JSON"},
+        {"dets.csv", "", "unknown detections format"},
+    };
+    for (const auto& c : cases) {
+        const std::string path = dir.file(c.file);
+        test::write_file(path, c.content);
+        try {
+            read_detections(path, truth);
+            ADD_FAILURE() << c.file << " accepted: " << c.content;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(c.file), std::string::npos) << e.what();
+        }
+        std::filesystem::remove(path);
+    }
+    EXPECT_THROW(read_detections(dir.file("missing_dir/"), truth), Error);
+}
+
+TEST(EvalPrPlot, DrawsOneCurvePerClassWithTruth) {
+    test::TempDir dir;
+    const Truth truth = make_truth({{{0, box(0, 0, 100, 100)}, {1, box(200, 0, 300, 100)}}}, 3);
+    const EvalResult r = evaluate(truth, {{0, 0, .9f, box(0, 0, 100, 100)}, {0, 1, .8f, box(200, 0, 300, 100)},
+                                          {0, 1, .9f, box(600, 0, 700, 100)}});
+    const auto paths = write_pr_charts(dir.path().string(), r);
+    ASSERT_EQ(paths.size(), 1u);
+    const cv::Mat img = cv::imread(paths[0]);
+    ASSERT_FALSE(img.empty());
+    // The plot is not blank: some pixels are neither white, grey nor black (the curves).
+    int coloured = 0;
+    for (int y = 0; y < img.rows; ++y)
+        for (int x = 0; x < img.cols; ++x) {
+            const auto p = img.at<cv::Vec3b>(y, x);
+            coloured += std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]}) > 60;
+        }
+    EXPECT_GT(coloured, 500);
+    // 45 classes with GT at 20 per chart: 3 charts.
+    EvalResult many;
+    for (int i = 0; i < 45; ++i) many.per_class.push_back(r.per_class[0]);
+    EXPECT_EQ(write_pr_charts(dir.path().string(), many).size(), 3u);
+}
+
+}  // namespace
+}  // namespace yolo9k::eval
