@@ -7,7 +7,8 @@ BUILD_DIR=${1:-build}
 
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           libdnnl-dev libopencv-dev libcli11-dev nlohmann-json3-dev
-          libgtest-dev libgmock-dev libbenchmark-dev darknet)
+          libgtest-dev libgmock-dev libbenchmark-dev darknet
+          libpugixml-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
