@@ -13,6 +13,7 @@ Action add_info_command(CLI::App& app);
 Action add_detect_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_init_weights_command(CLI::App& app);
+Action add_eval_command(CLI::App& app);
 
 // Exit codes, documented in the README.
 constexpr int kExitOk = 0;

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     add(add_info_command);
     add(add_bench_command);
     add(add_init_weights_command);
+    add(add_eval_command);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,6 +7,19 @@
 
 namespace yolo9k::eval {
 
+Dataset load_eval_dataset(const std::string& data_file, const std::string& dataset, const std::string& split,
+                          const std::string& names) {
+    DatasetOptions options;
+    if (!names.empty()) options.class_names = read_names_file(names);
+    if (!data_file.empty()) {
+        if (!dataset.empty()) throw Error("give either a .data file or a dataset path, not both");
+        return load_dataset_split(read_data_file(data_file), split.empty() ? "valid" : split, options);
+    }
+    if (dataset.empty()) throw Error("no evaluation set: give a .data file (--data) or a dataset path (--dataset)");
+    options.split = split;
+    return load_dataset(dataset, options);
+}
+
 Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes) {
     if (data.images.empty()) throw Error("evaluation: the dataset has no images (check the split or list file)");
     if (data.class_names.empty()) throw Error("evaluation: the dataset has no class names (give a names file)");

@@ -15,6 +15,12 @@ namespace yolo9k::eval {
 constexpr float kEvalThresh = .005f;
 constexpr float kEvalNms = .45f;
 
+// The evaluated set as `yolo9k eval` takes it: a darknet .data file (`split`: its "valid"
+// list by default, or "train"; classes from its names=), or any form load_dataset reads
+// (`split`: the VOC ImageSets/Main split). `names` (a .names file), when given, fixes the ids.
+Dataset load_eval_dataset(const std::string& data_file, const std::string& dataset, const std::string& split,
+                          const std::string& names);
+
 // Pixel ground truth (0-based edges, x1 = (x - w/2) * width ...). Images whose size the
 // annotation does not give are read from disk for it, unless `sizes` (width, height per
 // image) already has it. Throws on an empty dataset.

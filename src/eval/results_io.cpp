@@ -206,6 +206,25 @@ std::vector<ScoredBox> read_coco_results(const std::string& path, const Truth& t
     return out;
 }
 
+nlohmann::json to_json(const EvalResult& r) {
+    auto value = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+    nlohmann::json j = {{"map50_voc07", value(r.map_voc07)}, {"map50", value(r.map_voc)},
+                        {"map_coco", value(r.map_coco)},     {"ap50", value(r.ap50)},
+                        {"ap75", value(r.ap75)},             {"images", r.images},
+                        {"classes_with_truth", r.classes_with_truth}, {"per_class", nlohmann::json::array()}};
+    for (const auto& c : r.per_class)
+        j["per_class"].push_back({{"name", c.name},
+                                  {"truth", c.truth},
+                                  {"difficult", c.difficult},
+                                  {"detections", c.detections},
+                                  {"ap50_voc07", value(c.ap_voc07)},
+                                  {"ap50", value(c.ap_voc)},
+                                  {"ap_coco", value(c.ap_coco)},
+                                  {"ap50_coco", value(c.ap50)},
+                                  {"ap75_coco", value(c.ap75)}});
+    return j;
+}
+
 std::vector<ScoredBox> read_detections(const std::string& path, const Truth& truth) {
     if (fs::is_directory(path) || fs::path(path).extension() == ".txt") return read_comp4(path, truth);
     if (fs::path(path).extension() == ".json") return read_coco_results(path, truth);

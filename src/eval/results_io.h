@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "eval/metrics.h"
 
 namespace yolo9k::eval {
@@ -33,5 +35,10 @@ std::vector<ScoredBox> read_coco_results(const std::string& path, const Truth& t
 
 // Any of the above by form: a directory or .txt -> comp4, .json -> COCO results.
 std::vector<ScoredBox> read_detections(const std::string& path, const Truth& truth);
+
+// {map50_voc07, map50, map_coco, ap50, ap75, images, classes_with_truth, per_class: [{name,
+// truth, difficult, detections, ap50_voc07, ap50, ap_coco, ap50_coco, ap75_coco}]}: map50 and
+// ap50 are VOC all-point at IoU > .5; ap50/ap75 top-level are COCO's. No AP (no GT): null.
+nlohmann::json to_json(const EvalResult& result);
 
 }  // namespace yolo9k::eval

@@ -376,3 +376,101 @@ TEST(EvalPrPlot, DrawsOneCurvePerClassWithTruth) {
 
 }  // namespace
 }  // namespace yolo9k::eval
+
+namespace yolo9k::eval {
+namespace {
+
+// ---- `yolo9k eval` offline on a tiny VOC folder ------------------------------------------
+
+std::string voc_object(const std::string& name, bool difficult, int x1, int y1, int x2, int y2) {
+    return "<object><name>" + name + "</name><difficult>" + (difficult ? "1" : "0") + "</difficult><bndbox><xmin>" +
+           std::to_string(x1) + "</xmin><ymin>" + std::to_string(y1) + "</ymin><xmax>" + std::to_string(x2) +
+           "</xmax><ymax>" + std::to_string(y2) + "</ymax></bndbox></object>";
+}
+
+void write_voc_image(const test::TempDir& voc, const std::string& id, const std::string& objects) {
+    test::write_file(voc.file("Annotations/" + id + ".xml"),
+                     "<annotation><filename>" + id + ".jpg</filename><size><width>500</width><height>400</height>"
+                     "<depth>3</depth></size>" + objects + "</annotation>");
+}
+
+class EvalCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        for (const char* d : {"Annotations", "ImageSets/Main", "dets"}) std::filesystem::create_directories(voc.path() / d);
+        write_voc_image(voc, "a1", voc_object("cat", false, 11, 21, 110, 120) + voc_object("dog", true, 200, 200, 300, 300));
+        write_voc_image(voc, "a2", voc_object("cat", false, 51, 51, 150, 150) + voc_object("dog", false, 301, 101, 400, 200));
+        test::write_file(voc.file("ImageSets/Main/test.txt"), "a1\na2\n");
+        test::write_file(voc.file("ImageSets/Main/none.txt"), "");
+        test::write_file(voc.file("names.txt"), "cat\ndog\nbird\n");
+        // VOC's 1-based corners: a detection written as the XML's box matches it exactly.
+        test::write_file(voc.file("dets/comp4_det_test_cat.txt"),
+                         "a1 0.9 11 21 110 120\n"       // TP
+                         "a2 0.8 300 300 350 350\n"     // FP
+                         "a2 0.7 51 51 150 150\n");     // TP
+        test::write_file(voc.file("dets/comp4_det_test_dog.txt"),
+                         "a1 0.95 200 200 300 300\n"    // on the difficult dog: ignored
+                         "a2 0.6 301 101 400 200\n");   // TP
+        test::write_file(voc.file("dets/comp4_det_test_bird.txt"), "a1 0.5 1 1 10 10\n");  // no bird GT
+    }
+    std::string args(const std::string& rest) const {
+        return "eval --dataset " + voc.path().string() + " --split test --names " + voc.file("names.txt") + " " + rest;
+    }
+    test::TempDir voc;
+};
+
+// cat: TP FP TP of 2: recall .5 .5 1, precision 1 .5 2/3. All-point .5 + .5 * 2/3 = 5/6;
+// VOC07 (6 * 1 + 5 * 2/3) / 11; COCO (every IoU is 1, all ten thresholds alike): r <= .5
+// (51 points) 1, the other 50 2/3. dog: AP 1 everywhere. bird: no GT, null, not in means.
+TEST_F(EvalCli, ScoresComp4FilesOfflineAgainstAVocFolder) {
+    test::TempDir out;
+    const auto r = test::run_cli(args("--detections " + voc.file("dets") + " --json " + out.file("m.json") +
+                                      " --out " + out.file("o")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const double cat_all = 5.0 / 6, cat_07 = (6 + 5 * 2.0 / 3) / 11, cat_coco = (51 + 50 * 2.0 / 3) / 101;
+    const auto j = nlohmann::json::parse(test::read_file(out.file("m.json")));
+    EXPECT_NEAR(j["map50"].get<double>(), (cat_all + 1) / 2, 1e-9);
+    EXPECT_NEAR(j["map50_voc07"].get<double>(), (cat_07 + 1) / 2, 1e-9);
+    EXPECT_NEAR(j["map_coco"].get<double>(), (cat_coco + 1) / 2, 1e-9);
+    EXPECT_NEAR(j["ap50"].get<double>(), (cat_coco + 1) / 2, 1e-9);
+    EXPECT_NEAR(j["ap75"].get<double>(), (cat_coco + 1) / 2, 1e-9);
+    ASSERT_EQ(j["per_class"].size(), 3u);
+    EXPECT_EQ(j["per_class"][1]["difficult"], 1);
+    EXPECT_TRUE(j["per_class"][2]["ap50"].is_null());
+    EXPECT_NE(r.out.find("91.7"), std::string::npos) << r.out;  // the mean row, all-point
+    EXPECT_NE(r.out.find("—"), std::string::npos) << r.out;     // bird
+    // --out: comp4 files, COCO results and the PR chart; the comp4 files score the same.
+    for (const char* f : {"o/comp4_det_test_cat.txt", "o/coco_results.json", "o/pr_curves.png"})
+        EXPECT_TRUE(std::filesystem::exists(out.file(f))) << f;
+    for (const char* again : {"o", "o/coco_results.json"}) {
+        const auto r2 = test::run_cli(args("--detections " + out.file(again) + " --json " + out.file("m2.json")));
+        ASSERT_EQ(r2.exit_code, 0) << r2.err;
+        const auto j2 = nlohmann::json::parse(test::read_file(out.file("m2.json")));
+        EXPECT_NEAR(j2["map50"].get<double>(), j["map50"].get<double>(), 1e-6) << again;
+        EXPECT_NEAR(j2["map_coco"].get<double>(), j["map_coco"].get<double>(), 1e-6) << again;
+    }
+}
+
+TEST_F(EvalCli, BadInputsGiveClearErrors) {
+    test::write_file(voc.file("dets/comp4_det_test_dog.txt"), "a1 0.9 1 1 5 5\na9 0.5 1 1 5 5\n");
+    auto r = test::run_cli(args("--detections " + voc.file("dets")));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("comp4_det_test_dog.txt:2: image 'a9'"), std::string::npos) << r.err;
+
+    test::write_file(voc.file("dets/comp4_det_test_horse.txt"), "a1 0.9 1 1 5 5\n");
+    r = test::run_cli(args("--detections " + voc.file("dets/comp4_det_test_horse.txt")));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("class 'horse'"), std::string::npos) << r.err;
+
+    r = test::run_cli("eval --dataset " + voc.path().string() + " --split none --names " + voc.file("names.txt") +
+                      " --detections " + voc.file("dets"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_FALSE(r.err.empty());
+    EXPECT_NE(r.err.find("no images"), std::string::npos) << r.err;
+
+    EXPECT_EQ(test::run_cli(args("")).exit_code, 1);  // neither a detector nor detections
+    EXPECT_NE(test::run_cli(args("")).err.find("--detections"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yolo9k::eval
