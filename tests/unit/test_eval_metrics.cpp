@@ -474,3 +474,45 @@ TEST_F(EvalCli, BadInputsGiveClearErrors) {
 
 }  // namespace
 }  // namespace yolo9k::eval
+
+namespace yolo9k::eval {
+namespace {
+
+// Real annotations (BCCD test split, 72 images): the ground truth itself as detections
+// scores 1 under every rule, also after a trip through comp4 files; every box moved right by
+// 10% of its width has IoU .9 / 1.1 = .818 with its own GT: a TP for IoU thresholds
+// .5 ... .8 (7 of COCO's 10) and not above, so COCO AP = .7 while VOC AP stays 1.
+TEST(EvalRealData, GroundTruthAsDetectionsOnBccd) {
+    YOLO9K_REQUIRE_SHARED_DATA();
+    const Dataset data = load_eval_dataset("", test::shared_data_dir() + "/bccd", "test", "");
+    const Truth truth = truth_from_dataset(data);
+    std::vector<ScoredBox> perfect, shifted;
+    float score = 1;
+    for (int i = 0; i < int(truth.images.size()); ++i)
+        for (const TruthObject& o : truth.images[i]) {
+            score *= .9999f;  // distinct scores: no tie order to depend on
+            perfect.push_back({i, o.class_id, score, o.box});
+            const float dx = .1f * o.box.width();
+            shifted.push_back({i, o.class_id, score, Box{o.box.x1 + dx, o.box.y1, o.box.x2 + dx, o.box.y2}});
+        }
+    ASSERT_GT(perfect.size(), 700u);
+    const EvalResult r = evaluate(truth, perfect);
+    EXPECT_EQ(r.classes_with_truth, 3);
+    for (double v : {r.map_voc07, r.map_voc, r.map_coco, r.ap50, r.ap75}) EXPECT_NEAR(v, 1, 1e-9);
+
+    test::TempDir dir;
+    write_comp4(dir.path().string(), truth, perfect);
+    const EvalResult again = evaluate(truth, read_comp4(dir.path().string(), truth));
+    EXPECT_NEAR(again.map_voc, 1, 1e-9);
+    EXPECT_NEAR(again.map_coco, 1, 1e-9);
+
+    const EvalResult s = evaluate(truth, shifted);
+    std::printf("shifted BCCD: VOC %.4f VOC07 %.4f COCO %.4f AP50 %.4f AP75 %.4f\n", s.map_voc, s.map_voc07, s.map_coco,
+                s.ap50, s.ap75);
+    EXPECT_GT(s.map_voc, .99);  // measured .9995: VOC pairs a few shifted RBCs with a neighbour (duplicates)
+    EXPECT_GT(s.ap75, .99);
+    EXPECT_NEAR(s.map_coco, .7, 2e-3);  // measured .7000; a few RBCs overlap a neighbour more
+}
+
+}  // namespace
+}  // namespace yolo9k::eval
