@@ -15,6 +15,7 @@
 #include "eval/metrics.h"
 #include "eval/pr_plot.h"
 #include "eval/results_io.h"
+#include "network/network.h"
 #include "support/test_support.h"
 
 namespace yolo9k::eval {
@@ -512,6 +513,82 @@ TEST(EvalRealData, GroundTruthAsDetectionsOnBccd) {
     EXPECT_GT(s.map_voc, .99);  // measured .9995: VOC pairs a few shifted RBCs with a neighbour (duplicates)
     EXPECT_GT(s.ap75, .99);
     EXPECT_NEAR(s.map_coco, .7, 2e-3);  // measured .7000; a few RBCs overlap a neighbour more
+}
+
+}  // namespace
+}  // namespace yolo9k::eval
+
+namespace yolo9k::eval {
+namespace {
+
+// The detector path of `yolo9k eval` and the mAP column of `yolo9k bench`, on two small
+// JPEGs with a random-weight yolov2-tiny-voc (the numbers are noise; the pipeline is real).
+TEST(EvalCliDetector, RunsANetworkOverAVocFolderAndBenchReportsMapPerSize) {
+    test::TempDir voc;
+    for (const char* d : {"Annotations", "ImageSets/Main", "JPEGImages"}) std::filesystem::create_directories(voc.path() / d);
+    cv::Mat img(96, 128, CV_8UC3, cv::Scalar(40, 120, 200));
+    for (const char* id : {"p1", "p2"}) {
+        ASSERT_TRUE(cv::imwrite(voc.file(std::string("JPEGImages/") + id + ".jpg"), img));
+        write_voc_image(voc, id, voc_object("dog", false, 10, 10, 60, 50) + voc_object("cat", false, 70, 40, 120, 90));
+    }
+    test::write_file(voc.file("ImageSets/Main/test.txt"), "p1\np2\n");
+    Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-tiny-voc.cfg"));
+    test::randomize_weights(net, 5);
+    net.save_weights(voc.file("tiny.weights"));
+    const std::string set = " --dataset " + voc.path().string() + " --split test --names " + test::darknet_data("voc.names");
+
+    const auto r = test::run_cli("eval --cfg " + test::darknet_cfg("yolov2-tiny-voc.cfg") + " --weights " +
+                                 voc.file("tiny.weights") + " --size 64" + set + " --json " + voc.file("m.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(test::read_file(voc.file("m.json")));
+    EXPECT_EQ(j["per_class"].size(), 20u);
+    EXPECT_EQ(j["classes_with_truth"], 2);
+    EXPECT_GE(j["map50"].get<double>(), 0);
+    EXPECT_LE(j["map50"].get<double>(), 1);
+    EXPECT_EQ(j["images"], 2);
+
+    const auto b = test::run_cli("bench --cfg " + test::darknet_cfg("yolov2-tiny-voc.cfg") + " --weights " +
+                                 voc.file("tiny.weights") + " --sizes 64,96 --batch 1 --baselines none --iterations 1" + set);
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_NE(b.out.find("mAP@.5 on 2 images"), std::string::npos) << b.out;
+    EXPECT_NE(b.out.find("speed / accuracy"), std::string::npos) << b.out;
+}
+
+}  // namespace
+}  // namespace yolo9k::eval
+
+namespace yolo9k::eval {
+namespace {
+
+// What a trainer does: a Detector over its in-memory Network gives exactly the detections
+// of one loaded from the same weights on disk, and evaluate() runs on it.
+TEST(EvalDetectorFromNetwork, SameDetectionsAsFromFiles) {
+    test::TempDir dir;
+    Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-tiny-voc.cfg"), {.width = 96, .height = 96});
+    test::randomize_weights(net, 11);
+    net.save_weights(dir.file("w.weights"));
+    const DetectorOptions options{.size = 96, .thresh = kEvalThresh, .nms = kEvalNms, .threads = 1};
+    DetectorOptions from_files = options;
+    from_files.cfg = test::darknet_cfg("yolov2-tiny-voc.cfg");
+    from_files.weights = dir.file("w.weights");
+    Detector a(net, options), b(from_files);
+    const cv::Mat image = cv::imread(test::darknet_data("dog.jpg"));
+    const auto da = a.detect(image), db = b.detect(image);
+    ASSERT_EQ(da.size(), db.size());
+    ASSERT_FALSE(da.empty());
+    for (size_t i = 0; i < da.size(); ++i) {
+        EXPECT_EQ(da[i].class_id, db[i].class_id);
+        EXPECT_FLOAT_EQ(da[i].score, db[i].score);
+        EXPECT_FLOAT_EQ(da[i].box.x1, db[i].box.x1);
+        EXPECT_FLOAT_EQ(da[i].box.y2, db[i].box.y2);
+    }
+    Dataset data;
+    data.class_names = read_names_file(test::darknet_data("voc.names"));
+    data.images.push_back({"dog", test::darknet_data("dog.jpg"), 0, 0, {{11, .3f, .6f, .3f, .6f}}});  // class 11: dog
+    const EvalResult r = evaluate(a, data);
+    EXPECT_EQ(r.images, 1);
+    EXPECT_EQ(r.classes_with_truth, 1);
+    EXPECT_EQ(r.per_class[11].truth, 1);
 }
 
 }  // namespace
