@@ -237,7 +237,7 @@ std::string format_table(const EvalResult& r) {
     for (const auto& c : r.per_class) width = std::max(width, c.name.size());
     auto pct = [](double v) {
         char b[16];
-        if (std::isnan(v)) return std::string("—   ");  // no GT: no AP; the em dash is one column wide
+        if (std::isnan(v)) return std::string("    —");  // no GT: no AP (five columns, like "%5.1f")
         std::snprintf(b, sizeof b, "%5.1f", 100 * v);
         return std::string(b);
     };
@@ -248,7 +248,7 @@ std::string format_table(const EvalResult& r) {
     out += line;
     auto row = [&](const std::string& name, const std::string& gt, const std::string& dets, double a, double b, double c,
                    double d, double e) {
-        // Pad by hand: "—" is three bytes but one column.
+        // Pad by hand: "—" is three bytes but one column, so printf widths would miscount.
         auto cell = [&](double v, int w) {
             std::string s = pct(v);
             return std::string(std::max(0, w - 5), ' ') + s;
