@@ -15,6 +15,8 @@
 
 namespace yolo9k {
 
+class Network;
+
 struct DetectorOptions {
     std::string cfg;      // darknet .cfg whose last layer is [region]
     std::string weights;  // darknet .weights matching the cfg
@@ -30,6 +32,11 @@ struct DetectorOptions {
 class Detector {
 public:
     explicit Detector(const DetectorOptions& options);
+    // A detector over a network already in memory (a trainer's, for evaluation during
+    // training): no cfg or weights file is read, so options.cfg, .weights and .size are
+    // unused. The kernels copy the weights now, so later weight updates need a new
+    // Detector; `network` must outlive this one.
+    Detector(const Network& network, const DetectorOptions& options);
     ~Detector();
     Detector(Detector&&) noexcept;
     Detector& operator=(Detector&&) noexcept;

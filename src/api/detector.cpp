@@ -1,6 +1,8 @@
 #include "yolo9k/detector.h"
 
 #include <fstream>
+#include <functional>
+#include <optional>
 
 #include "backend/executor.h"
 #include "core/error.h"
@@ -27,22 +29,34 @@ std::vector<std::string> read_names_file(const std::string& path) {
 
 struct Detector::Impl {
     DetectorOptions options;
-    Network net;
+    std::optional<Network> owned;  // empty when the network is borrowed
+    const Network* net;
     std::unique_ptr<Executor> executor;
     RegionDecodeParams region;
     std::vector<std::string> names;
     std::vector<float> input;
     RegionCandidates workspace;
 
-    explicit Impl(const DetectorOptions& o) : options(o), net(build(o)) {
+    explicit Impl(const DetectorOptions& o) : options(o), owned(build(o)), net(&*owned) {
         if (o.weights.empty()) throw Error("no weights file given (a detector needs --weights)");
-        net.load_weights(o.weights);
-        const auto* head = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+        owned->load_weights(o.weights);
+        // Free each layer's host weights as soon as its kernel holds folded, reordered
+        // copies: peak memory stays near one copy of the weights, not two.
+        init([this](int i) { owned->layer(i).release_weights(); });
+        owned->release_weights();
+    }
+
+    Impl(const Network& borrowed, const DetectorOptions& o) : options(o), net(&borrowed) { init({}); }
+
+    void init(std::function<void(int)> on_layer_ready) {
+        const DetectorOptions& o = options;
+        const std::string source = o.cfg.empty() ? std::string("the network") : o.cfg;
+        const auto* head = dynamic_cast<const RegionLayer*>(&net->layer(net->output_layer()));
         if (!head)
-            throw Error(o.cfg + ": the last layer is [" + std::string(net.layer(net.output_layer()).type()) +
+            throw Error(source + ": the last layer is [" + std::string(net->layer(net->output_layer()).type()) +
                         "], not [region]: this cfg is not a YOLOv2 detector");
         if (!head->tree_file.empty())
-            throw Error(o.cfg + ": [region] tree= (YOLO9000 WordTree) detection is not supported yet");
+            throw Error(source + ": [region] tree= (YOLO9000 WordTree) detection is not supported yet");
         region.grid_w = head->output_shape().w;
         region.grid_h = head->output_shape().h;
         region.num = head->num;
@@ -52,16 +66,12 @@ struct Detector::Impl {
         if (!o.names.empty()) {
             names = read_names_file(o.names);
             if (int(names.size()) < head->classes)
-                throw Error(o.names + ": " + std::to_string(names.size()) + " names, but " + o.cfg + " has classes=" +
+                throw Error(o.names + ": " + std::to_string(names.size()) + " names, but " + source + " has classes=" +
                             std::to_string(head->classes) + " (expected one name per class)");
         }
         if (o.batch < 1) throw Error("batch must be at least 1");
-        // Free each layer's host weights as soon as its kernel holds folded, reordered
-        // copies: peak memory stays near one copy of the weights, not two.
-        executor = make_executor(net, "onednn", {.batch = o.batch, .threads = o.threads,
-                                                 .on_layer_ready = [this](int i) { net.layer(i).release_weights(); }});
-        net.release_weights();
-        input.resize(size_t(o.batch) * net.input_shape().size());
+        executor = make_executor(*net, "onednn", {.batch = o.batch, .threads = o.threads, .on_layer_ready = on_layer_ready});
+        input.resize(size_t(o.batch) * net->input_shape().size());
     }
 
     static Network build(const DetectorOptions& o) {
@@ -75,7 +85,7 @@ struct Detector::Impl {
     }
 
     std::vector<std::vector<Detection>> run(const cv::Mat* images, int count) {
-        const Shape in = net.input_shape();
+        const Shape in = net->input_shape();
         std::vector<LetterboxGeometry> geometry(count);
         const ResizeMode mode = options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize;
         for (int i = 0; i < count; ++i) {
@@ -83,7 +93,7 @@ struct Detector::Impl {
             geometry[i] = prepare_network_input(images[i], in.w, in.h, mode, input.data() + i * in.size());
         }
         executor->forward(input.data());
-        const Shape out = net.layer(net.output_layer()).output_shape();
+        const Shape out = net->layer(net->output_layer()).output_shape();
         std::vector<std::vector<Detection>> result(count);
         for (int i = 0; i < count; ++i)
             result[i] = decode_region(executor->output() + i * out.size(), region, geometry[i], options.thresh, options.nms,
@@ -93,6 +103,8 @@ struct Detector::Impl {
 };
 
 Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+Detector::Detector(const Network& network, const DetectorOptions& options)
+    : impl_(std::make_unique<Impl>(network, options)) {}
 Detector::~Detector() = default;
 Detector::Detector(Detector&&) noexcept = default;
 Detector& Detector::operator=(Detector&&) noexcept = default;
@@ -111,8 +123,8 @@ std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv:
 
 const std::vector<std::string>& Detector::class_names() const { return impl_->names; }
 int Detector::classes() const { return impl_->region.classes; }
-int Detector::input_width() const { return impl_->net.input_shape().w; }
-int Detector::input_height() const { return impl_->net.input_shape().h; }
+int Detector::input_width() const { return impl_->net->input_shape().w; }
+int Detector::input_height() const { return impl_->net->input_shape().h; }
 const DetectorOptions& Detector::options() const { return impl_->options; }
 
 const float* Detector::forward(const float* input) {

@@ -13,6 +13,7 @@
 #include "backend/executor.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "eval/evaluate.h"
 #include "network/initialize.h"
 #include "network/network.h"
 #include "perf/baselines.h"
@@ -33,6 +34,7 @@ struct BenchOptions {
     double darknet_budget_s = 20;
     std::vector<std::string> baselines{"opencv-dnn", "darknet"};
     std::string json;
+    std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
 };
 
 std::string temp_weights_for(const Network& net, const std::string& cfg, const std::filesystem::path& dir) {
@@ -65,6 +67,11 @@ Action add_bench_command(CLI::App& app) {
     sub->add_option("--darknet-budget", o->darknet_budget_s, "seconds of darknet timing per case (it is slow)");
     sub->add_option("--image", o->image, "JPEG for the end-to-end detect timing; default: darknet's dog.jpg");
     sub->add_option("--json", o->json, "also write the results as JSON");
+    sub->add_option("--data", o->data_file, "also measure mAP@.5 per size on this .data file's valid list")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--dataset", o->dataset, "also measure mAP@.5 per size on this labelled set (see `yolo9k eval`)");
+    sub->add_option("--split", o->split, "split of --dataset (VOC ImageSets/Main) or of --data");
+    sub->add_option("--names", o->names, "class names for --dataset")->check(CLI::ExistingFile);
     return [o] {
         namespace fs = std::filesystem;
         if (o->cfgs.empty()) o->cfgs = {"/usr/share/darknet/cfg/yolov2-voc.cfg", "/usr/share/darknet/cfg/yolov2-tiny-voc.cfg"};
@@ -77,6 +84,18 @@ Action add_bench_command(CLI::App& app) {
             if (b != "none") engines.push_back(b);
         const int threads = o->threads > 0 ? o->threads : default_thread_count();
 
+        const bool with_map = !o->data_file.empty() || !o->dataset.empty();
+        Dataset eval_set;
+        if (with_map) {
+            eval_set = eval::load_eval_dataset(o->data_file, o->dataset, o->split, o->names);
+            if (o->weights.empty()) std::cout << "note: random weights: expect mAP near 0 (pass --weights)\n";
+        }
+        struct SpeedAccuracy {
+            std::string cfg;
+            int size;
+            double fps, map50, map50_voc07;
+        };
+        std::vector<SpeedAccuracy> table;
         nlohmann::json report;
         const perf::FmaPeak peak = perf::measure_fma_peak({.threads = threads});
         std::cout << "machine fp32 FMA peak: " << fmt("%.1f", peak.gflops_total) << " GFLOP/s with " << peak.threads
@@ -109,6 +128,7 @@ Action add_bench_command(CLI::App& app) {
                 }
                 const double gflop = net.total_flops() / 1e9;
                 const Shape in = net.input_shape();
+                double fps = 0;  // yolo9k forward at the first batch size, for the speed/accuracy table
                 for (int batch : o->batches) {
                     std::cout << "\n" << fs::path(cfg).filename().string() << " " << in.w << "x" << in.h << " batch " << batch
                               << " (" << fmt("%.2f", gflop) << " GFLOP/image)\n";
@@ -118,6 +138,7 @@ Action add_bench_command(CLI::App& app) {
                     const perf::Summary ours = perf::measure([&] { ex->forward(input.data()); },
                                                             {.warmup = 2, .iterations = o->iterations});
                     const double ours_ms = ours.median / batch;
+                    if (fps == 0) fps = 1e3 / ours_ms;
                     auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
                         const double gflops = gflop / (ms_per_image / 1e3);
                         std::printf("  %-12s %12.2f %10.1f %8.1f%% %10s  %s\n", name.c_str(), ms_per_image, gflops,
@@ -166,7 +187,24 @@ Action add_bench_command(CLI::App& app) {
                                                     {"detect_ms", e2e.median}, {"forward_ms", fwd.median},
                                                     {"ratio", e2e.median / fwd.median}});
                 }
+
+                if (with_map) {
+                    Detector det({.cfg = cfg, .weights = weights, .size = in.w, .thresh = eval::kEvalThresh,
+                                  .nms = eval::kEvalNms, .threads = threads});
+                    const eval::EvalResult r = eval::evaluate(det, eval_set);
+                    std::printf("  mAP@.5 on %d images: %.1f (VOC07 11-point %.1f)\n", r.images, 100 * r.map_voc,
+                                100 * r.map_voc07);
+                    table.push_back({cfg, in.w, fps, r.map_voc, r.map_voc07});
+                    report["accuracy"].push_back({{"cfg", cfg}, {"size", in.w}, {"fps", fps}, {"map50", r.map_voc},
+                                                  {"map50_voc07", r.map_voc07}, {"map_coco", r.map_coco}});
+                }
             }
+        }
+        if (!table.empty()) {
+            std::printf("\n%-28s %6s %8s %8s %12s\n", "speed / accuracy", "size", "FPS", "mAP@.5", "mAP VOC07");
+            for (const auto& t : table)
+                std::printf("%-28s %6d %8.1f %8.1f %12.1f\n", fs::path(t.cfg).filename().c_str(), t.size, t.fps,
+                            100 * t.map50, 100 * t.map50_voc07);
         }
         if (!o->json.empty()) {
             std::ofstream f(o->json);

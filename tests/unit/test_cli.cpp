@@ -32,7 +32,7 @@ protected:
 test::TempDir* Cli::dir_ = nullptr;
 
 TEST_F(Cli, HelpOnEveryCommand) {
-    for (const char* cmd : {"", "detect ", "info ", "bench ", "init-weights "}) {
+    for (const char* cmd : {"", "detect ", "info ", "bench ", "init-weights ", "eval ", "map "}) {
         const auto r = test::run_cli(std::string(cmd) + "--help");
         EXPECT_EQ(r.exit_code, 0) << cmd;
         EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
