@@ -30,7 +30,7 @@ activation=leaky
 size=2
 stride=2
 [convolutional]
-filters=6
+filters=8
 size=3
 stride=1
 pad=1
@@ -95,16 +95,23 @@ TEST(TrainExecutor, BackwardMatchesFiniteDifferences) {
             auto& v = *blob.data;
             // A sample of each blob keeps the test fast.
             for (size_t k = 0; k < v.size(); k += std::max<size_t>(1, v.size() / 6)) {
-                const float keep = v[k], eps = 1e-2f * std::max(1.f, std::fabs(keep));
-                v[k] = keep + eps;
-                const double up = linear_loss(ex, input, r);
-                v[k] = keep - eps;
-                const double down = linear_loss(ex, input, r);
-                v[k] = keep;
-                const double numeric = (up - down) / (2 * eps), analytic = g.data[off + k];
-                const double rel = std::fabs(numeric - analytic) / std::max({std::fabs(numeric), std::fabs(analytic), 1e-1});
+                // Leaky kinks and maxpool winners make a finite difference wrong when a step
+                // crosses one; two step sizes rarely both cross, so the better one is judged.
+                const double analytic = g.data[off + k];
+                double rel = 1e9, numeric = 0;
+                for (float step : {1e-3f, 3e-4f}) {
+                    const float keep = v[k], eps = step * std::max(1.f, std::fabs(keep));
+                    v[k] = keep + eps;
+                    const double up = linear_loss(ex, input, r);
+                    v[k] = keep - eps;
+                    const double down = linear_loss(ex, input, r);
+                    v[k] = keep;
+                    const double n = (up - down) / (2 * eps);
+                    const double e = std::fabs(n - analytic) / std::max({std::fabs(n), std::fabs(analytic), 1e-1});
+                    if (e < rel) rel = e, numeric = n;
+                }
                 worst = std::max(worst, rel);
-                EXPECT_LE(rel, 2e-2) << "layer " << g.layer << " " << blob.name << "[" << k << "]: analytic " << analytic
+                EXPECT_LE(rel, 1e-2) << "layer " << g.layer << " " << blob.name << "[" << k << "]: analytic " << analytic
                                      << " numeric " << numeric;
                 ++checked;
             }
