@@ -1,13 +1,14 @@
 // [convolutional] training on oneDNN. Forward: convolution -> batch norm with batch
 // statistics -> activation; backward: activation, batch norm, then the convolution's
-// weight and data gradients. Inside the kernel every tensor lives in the layout oneDNN
-// picks (format_tag::any: blocked nChw16c on AVX-512), so the only layout conversions are
-// at the plain-NCHW kernel boundary; gradients are ADDED to the caller's buffers by
-// reorders with a sum post-op (no temporary plain copies).
+// weight and data gradients. The convolutions work in the layouts oneDNN picks
+// (format_tag::any: blocked nChw16c on AVX-512); batch norm + activation are fused passes
+// (batch_norm_activation.h) that convert between that layout and the plain NCHW at the
+// kernel boundary as they go. Gradients are ADDED to the caller's buffers by reorders
+// with a sum post-op (no temporary plain copies).
 //
-// backward() reuses what the last forward() left in the kernel (the input in the conv's
-// layout, the activation output): the contract gives backward the output and state of
-// the forward on the same inputs, and one kernel serves one layer of one executor.
+// backward() reuses the input in the convolution's layout that the last forward() left
+// in the kernel: the contract gives backward the output and state of the forward on the
+// same inputs, and one kernel serves one layer of one executor.
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -16,11 +17,16 @@
 #include "backend/train_executor.h"
 #include "core/error.h"
 #include "layer/convolutional.h"
+#include "layer/onednn/batch_norm_activation.h"
 
 namespace yolo9k {
 namespace {
 
 using dnnl::memory;
+using onednn::activation_backward;
+using onednn::batch_norm_activation_backward;
+using onednn::batch_norm_activation_forward;
+using onednn::ChannelBlockedLayout;
 using tag = memory::format_tag;
 using Args = std::unordered_map<int, memory>;
 constexpr auto f32 = memory::data_type::f32;
@@ -66,20 +72,14 @@ struct LayoutBridge {
     memory buffer_;
 };
 
-struct ActivationAlgorithm {
-    dnnl::algorithm forward;   // as a convolution post-op
-    dnnl::algorithm backward;  // computed from the output, so the pre-activation need not be kept
-    float alpha;
-};
-ActivationAlgorithm activation_algorithm(Activation a) {
+// The activation as a convolution post-op (without batch norm).
+void append_activation(dnnl::post_ops& ops, Activation a) {
     switch (a) {
-        case Activation::leaky: return {dnnl::algorithm::eltwise_relu, dnnl::algorithm::eltwise_relu_use_dst_for_bwd, 0.1f};
-        case Activation::relu: return {dnnl::algorithm::eltwise_relu, dnnl::algorithm::eltwise_relu_use_dst_for_bwd, 0.f};
-        case Activation::logistic:
-            return {dnnl::algorithm::eltwise_logistic, dnnl::algorithm::eltwise_logistic_use_dst_for_bwd, 0.f};
-        case Activation::linear: break;
+        case Activation::leaky: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f);
+        case Activation::relu: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        case Activation::logistic: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
+        case Activation::linear: return;
     }
-    return {dnnl::algorithm::undef, dnnl::algorithm::undef, 0.f};
 }
 
 class ConvTrainKernel final : public TrainKernel {
@@ -90,7 +90,7 @@ public:
         const Shape in = L.input_shape(), out = L.output_shape();
         filters_ = L.filters;
         bn_ = L.batch_normalize;
-        has_activation_ = L.activation != Activation::linear;
+        activation_ = L.activation;
         spatial_per_filter_ = size_t(batch_) * out.h * out.w;
 
         const memory::dims src_dims = {batch_, in.c, in.h, in.w}, dst_dims = {batch_, out.c, out.h, out.w};
@@ -104,14 +104,13 @@ public:
         plain_w_ = memory::desc(w_dims, f32, tag::oihw);
         const memory::desc src_any(src_dims, f32, tag::any), dst_any(dst_dims, f32, tag::any),
             w_any(w_dims, f32, tag::any), vec({filters_}, f32, tag::x);
-        const auto act = activation_algorithm(L.activation);
         const auto& eng = cpu_engine();
 
         // Convolution. Without batch norm it carries the bias and the activation (post-op).
         dnnl::primitive_attr fwd_attr;
-        if (!bn_ && has_activation_) {
+        if (!bn_) {
             dnnl::post_ops ops;
-            ops.append_eltwise(1.f, act.forward, act.alpha, 0.f);
+            append_activation(ops, activation_);
             fwd_attr.set_post_ops(ops);
         }
         const auto fwd_kind = dnnl::prop_kind::forward_training;
@@ -132,33 +131,21 @@ public:
         conv_bwd_weights_ = dnnl::convolution_backward_weights(bwd_weights_pd_);
         dst_md_ = fwd_pd_.dst_desc();
 
-        // Batch norm and the standalone activation work in the convolution's output layout.
+        dst_layout_ = ChannelBlockedLayout(dst_md_);
         if (bn_) {
-            // The packed {scale; shift} form: oneDNN 2.6's jit backward rejects separate
-            // use_scale | use_shift arguments (invalid_arguments at execute).
-            const auto flags = dnnl::normalization_flags::use_scale_shift;
-            bn_fwd_pd_ = dnnl::batch_normalization_forward::primitive_desc({fwd_kind, dst_md_, kBatchNormEps, flags}, eng);
-            bn_bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(
-                {dnnl::prop_kind::backward, dst_md_, dst_md_, kBatchNormEps, flags}, eng, bn_fwd_pd_);
-            bn_fwd_ = dnnl::batch_normalization_forward(bn_fwd_pd_);
-            bn_bwd_ = dnnl::batch_normalization_backward(bn_bwd_pd_);
-            scale_shift_ = memory(bn_fwd_pd_.weights_desc(), eng);
-            diff_scale_shift_ = memory(bn_bwd_pd_.diff_weights_desc(), eng);
+            scales_.resize(size_t(filters_));
+            biases_.resize(size_t(filters_));
         } else {
             bias_ = memory(fwd_pd_.bias_desc(), eng);
             diff_bias_ = memory(bwd_weights_pd_.diff_bias_desc(), eng);
         }
-        if (has_activation_) {
-            const dnnl::eltwise_forward::primitive_desc act_fwd_pd({fwd_kind, act.backward, dst_md_, act.alpha, 0.f}, eng);
-            if (bn_) act_fwd_ = dnnl::eltwise_forward(act_fwd_pd);
-            act_bwd_ = dnnl::eltwise_backward(
-                dnnl::eltwise_backward::primitive_desc({act.backward, dst_md_, dst_md_, act.alpha, 0.f}, eng, act_fwd_pd));
-        }
 
-        // Kernel-owned buffers: the activation output and the input in the convolution's
-        // layouts (kept from forward for backward), the output and input gradients.
-        output_ = memory(dst_md_, eng);
+        // Kernel-owned buffers: the input in the convolution's layout (kept from forward for
+        // backward); the output gradient (also the convolution's output without batch norm,
+        // on its way to plain NCHW); the input gradient. Padding lanes of a blocked layout
+        // must read as zeros, and the fused passes never write them.
         grad_ = memory(dst_md_, eng);
+        std::fill_n(static_cast<char*>(grad_.get_data_handle()), dst_md_.get_size(), 0);
         src_md_ = fwd_pd_.src_desc();
         diff_src_md_ = bwd_data_pd_.diff_src_desc();
         if (src_md_ != plain_src_) {
@@ -172,8 +159,7 @@ public:
         data_diff_dst_ = LayoutBridge(dst_md_, bwd_data_pd_.diff_dst_desc());
         dx_ = memory(diff_src_md_, eng);
         dx_out_ = make_reorder(diff_src_md_, plain_src_, /*accumulate=*/true);
-        out_to_plain_ = make_reorder(dst_md_, plain_dst_);
-        grad_in_ = make_reorder(plain_dst_, dst_md_);
+        if (!bn_) out_to_plain_ = make_reorder(dst_md_, plain_dst_);
 
         weights_fwd_ = memory(fwd_pd_.weights_desc(), eng);
         weights_bwd_ = bwd_data_pd_.weights_desc() == fwd_pd_.weights_desc() ? weights_fwd_ : memory(bwd_data_pd_.weights_desc(), eng);
@@ -181,7 +167,7 @@ public:
         dw_out_ = make_reorder(diff_weights_.get_desc(), plain_w_, /*accumulate=*/true);
 
         impl = std::string("onednn conv train fwd ") + fwd_pd_.impl_info_str() + ", bwd-data " + bwd_data_pd_.impl_info_str() +
-               ", bwd-weights " + bwd_weights_pd_.impl_info_str() + (bn_ ? ", bnorm " + std::string(bn_fwd_pd_.impl_info_str()) : "");
+               ", bwd-weights " + bwd_weights_pd_.impl_info_str() + (bn_ ? ", fused batch norm + " : ", ") + activation_name(activation_);
         parameters_changed();
     }
 
@@ -196,44 +182,31 @@ public:
             x_ = user_src;
         }
         if (bn_) {
-            const memory z(dst_md_, cpu_engine(), state + z_offset());
-            const memory mean(bn_fwd_pd_.mean_desc(), cpu_engine(), state);
-            const memory variance(bn_fwd_pd_.variance_desc(), cpu_engine(), state + filters_);
-            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_DST, z}});
-            bn_fwd_.execute(stream_, {{DNNL_ARG_SRC, z},
-                                      {DNNL_ARG_DST, output_},
-                                      {DNNL_ARG_SCALE_SHIFT, scale_shift_},
-                                      {DNNL_ARG_MEAN, mean},
-                                      {DNNL_ARG_VARIANCE, variance}});
-            if (act_fwd_) act_fwd_.execute(stream_, {{DNNL_ARG_SRC, output_}, {DNNL_ARG_DST, output_}});
+            float* z = state + z_offset();
+            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_DST, memory(dst_md_, cpu_engine(), z)}});
+            stream_.wait();
+            batch_norm_activation_forward(dst_layout_, z, scales_.data(), biases_.data(), activation_, kBatchNormEps, state,
+                                          state + filters_, output);
+            update_rolling_statistics(state, state + filters_);
         } else {
             conv_fwd_.execute(stream_,
-                              {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, output_}});
+                              {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
+            run(stream_, out_to_plain_, grad_, memory(plain_dst_, cpu_engine(), output));
+            stream_.wait();
         }
-        const memory user_dst(plain_dst_, cpu_engine(), output);
-        run(stream_, out_to_plain_, output_, user_dst);
-        stream_.wait();
-        if (bn_) update_rolling_statistics(state, state + filters_);
     }
-
     void backward(std::span<const float* const> inputs, const float* output, const float* output_grad, const float* state,
                   std::span<float* const> input_grads, float* param_grads) override {
         if (!param_grads) throw Error("internal: convolutional training kernel called without a parameter gradient buffer");
         const auto& eng = cpu_engine();
-        run(stream_, grad_in_, memory(plain_dst_, eng, const_cast<float*>(output_grad)), grad_);
-        if (act_bwd_)  // in place: dLoss/d(pre-activation) replaces dLoss/d(output)
-            act_bwd_.execute(stream_, {{DNNL_ARG_DST, output_}, {DNNL_ARG_DIFF_DST, grad_}, {DNNL_ARG_DIFF_SRC, grad_}});
         float* const bias_grad = param_grads;
         float* const weight_grad = param_grads + (bn_ ? 2 : 1) * filters_;
+        float* const g = static_cast<float*>(grad_.get_data_handle());
         if (bn_) {
-            float* s = const_cast<float*>(state);
-            bn_bwd_.execute(stream_, {{DNNL_ARG_SRC, memory(dst_md_, eng, s + z_offset())},
-                                      {DNNL_ARG_MEAN, memory(bn_bwd_pd_.mean_desc(), eng, s)},
-                                      {DNNL_ARG_VARIANCE, memory(bn_bwd_pd_.variance_desc(), eng, s + filters_)},
-                                      {DNNL_ARG_SCALE_SHIFT, scale_shift_},
-                                      {DNNL_ARG_DIFF_DST, grad_},
-                                      {DNNL_ARG_DIFF_SRC, grad_},  // in place
-                                      {DNNL_ARG_DIFF_SCALE_SHIFT, diff_scale_shift_}});
+            batch_norm_activation_backward(dst_layout_, state + z_offset(), state, state + filters_, scales_.data(), activation_,
+                                           kBatchNormEps, output, output_grad, g, param_grads + filters_, bias_grad);
+        } else {
+            activation_backward(dst_layout_, activation_, output, output_grad, g);
         }
         Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x_)},
                             {DNNL_ARG_DIFF_DST, weights_diff_dst_(stream_, grad_)},
@@ -248,13 +221,7 @@ public:
             run(stream_, dx_out_, dx_, memory(plain_src_, eng, input_grads[0]));
         }
         stream_.wait();
-        if (bn_) {
-            const float* d = static_cast<const float*>(diff_scale_shift_.get_data_handle());
-            add_into(param_grads + filters_, d);  // scales
-            add_into(bias_grad, d + filters_);    // shift = darknet's biases
-        } else {
-            add_into(bias_grad, static_cast<const float*>(diff_bias_.get_data_handle()));
-        }
+        if (!bn_) add_into(bias_grad, static_cast<const float*>(diff_bias_.get_data_handle()));
     }
 
     // Host parameters -> the kernel's copies (weights in the layouts the primitives chose).
@@ -270,9 +237,8 @@ public:
             run(stream_, make_reorder(plain_w_, weights_bwd_.get_desc()), user_w, weights_bwd_);
         stream_.wait();
         if (bn_) {
-            float* scale_shift = static_cast<float*>(scale_shift_.get_data_handle());
-            std::copy(L.scales.begin(), L.scales.end(), scale_shift);
-            std::copy(L.biases.begin(), L.biases.end(), scale_shift + filters_);
+            scales_ = L.scales;
+            biases_ = L.biases;
         } else {
             std::copy(L.biases.begin(), L.biases.end(), static_cast<float*>(bias_.get_data_handle()));
         }
@@ -298,7 +264,8 @@ private:
 
     ConvolutionalLayer& layer_;
     int batch_ = 1, filters_ = 1;
-    bool bn_ = false, has_activation_ = false;
+    bool bn_ = false;
+    Activation activation_ = Activation::linear;
     size_t spatial_per_filter_ = 1;
     dnnl::stream stream_;
 
@@ -306,20 +273,16 @@ private:
     dnnl::convolution_forward::primitive_desc fwd_pd_;
     dnnl::convolution_backward_data::primitive_desc bwd_data_pd_;
     dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd_;
-    dnnl::batch_normalization_forward::primitive_desc bn_fwd_pd_;
-    dnnl::batch_normalization_backward::primitive_desc bn_bwd_pd_;
     dnnl::convolution_forward conv_fwd_;
     dnnl::convolution_backward_data conv_bwd_data_;
     dnnl::convolution_backward_weights conv_bwd_weights_;
-    dnnl::batch_normalization_forward bn_fwd_;
-    dnnl::batch_normalization_backward bn_bwd_;
-    dnnl::eltwise_forward act_fwd_;
-    dnnl::eltwise_backward act_bwd_;
-    dnnl::reorder src_in_, out_to_plain_, grad_in_, dx_out_, dw_out_;
+    dnnl::reorder src_in_, out_to_plain_, dx_out_, dw_out_;
     LayoutBridge weights_src_, weights_diff_dst_, data_diff_dst_;
 
-    memory x_, dx_, output_, grad_;
-    memory weights_fwd_, weights_bwd_, diff_weights_, bias_, diff_bias_, scale_shift_, diff_scale_shift_;
+    memory x_, dx_, grad_;
+    memory weights_fwd_, weights_bwd_, diff_weights_, bias_, diff_bias_;
+    std::vector<float> scales_, biases_;  // batch norm's, copied at parameters_changed()
+    ChannelBlockedLayout dst_layout_;
 };
 
 const TrainKernelRegistrar registrar("onednn", "convolutional", [](const TrainKernelContext& ctx) -> std::unique_ptr<TrainKernel> {
