@@ -23,6 +23,20 @@ void AvgpoolLayer::forward_reference(std::span<const float* const> inputs, float
         }
 }
 
+void AvgpoolLayer::backward_reference(std::span<const float* const>, const float*,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    if (input_grads.empty() || !input_grads[0]) return;
+    const Shape in = inputs_.at(0);
+    const int spatial = in.h * in.w;
+    for (int b = 0; b < batch; ++b)
+        for (int c = 0; c < in.c; ++c) {
+            float* dx = input_grads[0] + (size_t(b) * in.c + c) * spatial;
+            const float g = output_grad[size_t(b) * in.c + c] / spatial;
+            for (int i = 0; i < spatial; ++i) dx[i] += g;
+        }
+}
+
 namespace {
 const LayerRegistrar registrar("avgpool", [](const SectionReader&, const LayerBuildContext&) {
     return std::make_unique<AvgpoolLayer>();

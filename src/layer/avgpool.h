@@ -14,6 +14,10 @@ public:
     }
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: every input of a channel gets 1/(h*w) of its output's gradient.
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
 };
 
 }  // namespace yolo9k

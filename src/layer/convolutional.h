@@ -20,12 +20,31 @@ public:
     // (darknet normalises with sqrt(var) + .000001, not sqrt(var + eps)).
     void folded(std::vector<float>& weights, std::vector<float>& bias) const;
 
+    // Training (reference). Gradient layout: biases, [scales], weights (OIHW); decay on
+    // weights only. Batch norm in training mode normalises each filter over batch x H x W
+    // with the biased variance and sqrt(var + 1e-5), as oneDNN does.
+    std::vector<TrainableBlob> trainable_blobs() override;
+    // With batch norm: x̂ (batch x output, NCHW), then 1/sqrt(σ² + ε) per filter. None without.
+    size_t train_state_floats(int batch) const override;
+    void forward_train_reference(std::span<const float* const> inputs, float* output, float* state,
+                                 int batch) override;
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
+    static constexpr float batch_norm_epsilon = 1e-5f;
+
     int filters = 1, size = 1, stride = 1, padding = 0;
     bool batch_normalize = false;
     Activation activation = Activation::logistic;
 
     // .weights order: biases, [scales, rolling_mean, rolling_variance], weights (OIHW)
     std::vector<float> biases, scales, rolling_mean, rolling_variance, weights;
+
+private:
+    // Plain convolution without bias, in double: z (batch x output) = weights * x.
+    void convolve(const float* x, double* z, int batch) const;
+    // dweights += dconv ⋆ x, and dx += weightsᵀ * dconv (dx may be null).
+    void convolve_backward(const float* x, const float* dconv, float* dweights, float* dx, int batch) const;
 };
 
 }  // namespace yolo9k

@@ -8,6 +8,14 @@ void CostLayer::forward_reference(std::span<const float* const> inputs, float* o
     std::memcpy(output, inputs[0], size_t(batch) * output_.size() * sizeof(float));
 }
 
+void CostLayer::backward_reference(std::span<const float* const>, const float*,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    if (input_grads.empty() || !input_grads[0]) return;
+    const size_t n = size_t(batch) * output_.size();
+    for (size_t i = 0; i < n; ++i) input_grads[0][i] += output_grad[i];
+}
+
 namespace {
 const LayerRegistrar registrar("cost", [](const SectionReader& r, const LayerBuildContext&) {
     auto l = std::make_unique<CostLayer>();

@@ -17,6 +17,10 @@ public:
     }
     std::string describe() const override { return "cost                                           " + std::to_string(output_.size()); }
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: an identity here (the trainer's loss owns the cost itself).
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
     bool is_identity() const override { return true; }
 
     std::string cost_type = "sse";  // sse, masked, smooth, L1

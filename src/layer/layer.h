@@ -135,5 +135,17 @@ inline float activate(Activation a, float x) {
     }
     return x;
 }
+// d activate(x) / dx, written in terms of the OUTPUT y = activate(x), so a backward needs
+// only what the forward wrote (as darknet's gradient_array does). At the kink of
+// leaky/relu (y == 0) the left derivative is used.
+inline float activation_gradient(Activation a, float y) {
+    switch (a) {
+        case Activation::linear: return 1.f;
+        case Activation::leaky: return y > 0 ? 1.f : 0.1f;
+        case Activation::relu: return y > 0 ? 1.f : 0.f;
+        case Activation::logistic: return y * (1.f - y);
+    }
+    return 1.f;
+}
 
 }  // namespace yolo9k

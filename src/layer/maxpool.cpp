@@ -1,5 +1,6 @@
 #include "layer/maxpool.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cstdio>
 
@@ -22,25 +23,59 @@ std::string MaxpoolLayer::describe() const {
     return buf;
 }
 
-void MaxpoolLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
+void MaxpoolLayer::pool(const float* x_all, float* y_all, float* argmax_all, int batch) const {
     const Shape in = inputs_.at(0);
     const Shape out = output_;
     const int off = -pad_before();
     for (int b = 0; b < batch; ++b)
         for (int c = 0; c < in.c; ++c) {
-            const float* x = inputs[0] + (size_t(b) * in.c + c) * in.h * in.w;
-            float* y = output + (size_t(b) * out.c + c) * out.h * out.w;
+            const float* x = x_all + (size_t(b) * in.c + c) * in.h * in.w;
+            const size_t out_plane = (size_t(b) * out.c + c) * out.h * out.w;
+            float* y = y_all + out_plane;
             for (int oy = 0; oy < out.h; ++oy)
                 for (int ox = 0; ox < out.w; ++ox) {
                     float best = -FLT_MAX;
+                    int winner = -1;
                     for (int ky = 0; ky < size; ++ky)
                         for (int kx = 0; kx < size; ++kx) {
                             const int iy = off + oy * stride + ky, ix = off + ox * stride + kx;
-                            if (iy >= 0 && iy < in.h && ix >= 0 && ix < in.w) best = std::max(best, x[iy * in.w + ix]);
+                            if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) continue;
+                            const float v = x[iy * in.w + ix];
+                            // Strictly greater: the first maximum in scan order wins a tie.
+                            if (winner < 0 || v > best) winner = iy * in.w + ix;
+                            best = std::max(best, v);
                         }
                     y[oy * out.w + ox] = best;
+                    if (argmax_all) argmax_all[out_plane + oy * out.w + ox] = float(winner);
                 }
         }
+}
+
+void MaxpoolLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
+    pool(inputs[0], output, nullptr, batch);
+}
+
+size_t MaxpoolLayer::train_state_floats(int batch) const { return size_t(batch) * output_.size(); }
+
+void MaxpoolLayer::forward_train_reference(std::span<const float* const> inputs, float* output, float* state,
+                                           int batch) {
+    if (size_t(inputs_.at(0).h) * inputs_.at(0).w >= (size_t(1) << 24))
+        fail("input plane " + inputs_[0].str() + " is too large to index in float state");
+    pool(inputs[0], output, state, batch);
+}
+
+void MaxpoolLayer::backward_reference(std::span<const float* const>, const float*, const float* output_grad,
+                                      const float* state, std::span<float* const> input_grads, float*, int batch) {
+    if (input_grads.empty() || !input_grads[0]) return;
+    const Shape in = inputs_.at(0);
+    const size_t out_plane = size_t(output_.h) * output_.w, in_plane = size_t(in.h) * in.w;
+    for (size_t p = 0; p < size_t(batch) * in.c; ++p) {  // p: (image, channel) plane
+        float* dx = input_grads[0] + p * in_plane;
+        for (size_t i = 0; i < out_plane; ++i) {
+            const float winner = state[p * out_plane + i];
+            if (winner >= 0) dx[size_t(winner)] += output_grad[p * out_plane + i];
+        }
+    }
 }
 
 namespace {

@@ -14,8 +14,21 @@ public:
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
 
+    // Training (reference). The state holds, per output, the in-plane index (y*w + x) of the
+    // window's winning input (-1: the window lies wholly in padding), stored as a float.
+    size_t train_state_floats(int batch) const override;
+    void forward_train_reference(std::span<const float* const> inputs, float* output, float* state,
+                                 int batch) override;
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
+
     int size = 2, stride = 2, padding = 1;
     int pad_before() const { return padding / 2; }
+
+private:
+    // The forward; also writes each window's winner into `argmax` when it is not null.
+    void pool(const float* x, float* y, float* argmax, int batch) const;
 };
 
 }  // namespace yolo9k

@@ -57,6 +57,42 @@ void RegionLayer::forward_reference(std::span<const float* const> inputs, float*
     activate_in_place(output, batch);
 }
 
+void RegionLayer::backward_reference(std::span<const float* const>, const float* output,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    if (!tree_file.empty()) fail("tree=: training the WordTree (YOLO9000) hierarchical softmax is not supported yet");
+    if (input_grads.empty() || !input_grads[0]) return;
+    const size_t cells = size_t(output_.h) * output_.w;
+    auto logistic = [](const float* y, const float* g, float* dx, size_t n) {
+        for (size_t i = 0; i < n; ++i) dx[i] += g[i] * y[i] * (1.f - y[i]);
+    };
+    auto identity = [](const float* g, float* dx, size_t n) {
+        for (size_t i = 0; i < n; ++i) dx[i] += g[i];
+    };
+    for (size_t a = 0; a < size_t(batch) * num; ++a) {  // a: (image, anchor)
+        const size_t base = a * entries() * cells;
+        const float* y = output + base;
+        const float* g = output_grad + base;
+        float* dx = input_grads[0] + base;
+        logistic(y, g, dx, 2 * cells);                                           // x, y
+        identity(g + 2 * cells, dx + 2 * cells, size_t(coords - 2) * cells);      // w, h
+        logistic(y + coords * cells, g + coords * cells, dx + coords * cells, cells);  // objectness
+        const size_t cls = (coords + 1) * cells;
+        if (!softmax) {
+            logistic(y + cls, g + cls, dx + cls, classes * cells);
+            continue;
+        }
+        for (size_t cell = 0; cell < cells; ++cell) {  // classes of one cell: stride `cells`
+            double dot = 0;
+            for (int k = 0; k < classes; ++k) dot += double(g[cls + k * cells + cell]) * y[cls + k * cells + cell];
+            for (int k = 0; k < classes; ++k) {
+                const size_t i = cls + k * cells + cell;
+                dx[i] += float(y[i] * (g[i] - dot));
+            }
+        }
+    }
+}
+
 namespace {
 const LayerRegistrar registrar("region", [](const SectionReader& r, const LayerBuildContext&) {
     auto l = std::make_unique<RegionLayer>();

@@ -16,6 +16,11 @@ public:
     void reshape(const std::vector<Shape>& inputs) override;
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: back through the activations only (σ on x, y, objectness; softmax or σ on
+    // the classes; identity on w, h). The trainer's loss differentiates the head itself.
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
     // In-place activation of one batch of region output in darknet's layout.
     void activate_in_place(float* data, int batch) const;
 

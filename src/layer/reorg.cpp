@@ -30,6 +30,17 @@ void ReorgLayer::forward_reference(std::span<const float* const> inputs, float* 
         for (size_t q = 0; q < n; ++q) output[b * n + q] = inputs[0][b * n + reorg_source_index(q, in.w, in.h, in.c, stride)];
 }
 
+void ReorgLayer::backward_reference(std::span<const float* const>, const float*,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    if (input_grads.empty() || !input_grads[0]) return;
+    const Shape in = inputs_.at(0);
+    const size_t n = in.size();
+    for (int b = 0; b < batch; ++b)
+        for (size_t q = 0; q < n; ++q)
+            input_grads[0][b * n + reorg_source_index(q, in.w, in.h, in.c, stride)] += output_grad[b * n + q];
+}
+
 namespace {
 const LayerRegistrar registrar("reorg", [](const SectionReader& r, const LayerBuildContext&) {
     auto l = std::make_unique<ReorgLayer>();

@@ -29,6 +29,10 @@ public:
     void reshape(const std::vector<Shape>& inputs) override;
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: the forward is a permutation, so the backward scatters through its inverse.
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
 
     int stride = 1;
 };

@@ -33,6 +33,22 @@ void RouteLayer::forward_reference(std::span<const float* const> inputs, float* 
     }
 }
 
+void RouteLayer::backward_reference(std::span<const float* const>, const float*,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    for (int b = 0; b < batch; ++b) {
+        const float* g = output_grad + b * output_.size();
+        for (size_t k = 0; k < inputs_.size(); ++k) {
+            const size_t n = inputs_[k].size();
+            if (k < input_grads.size() && input_grads[k]) {
+                float* dx = input_grads[k] + b * n;
+                for (size_t i = 0; i < n; ++i) dx[i] += g[i];
+            }
+            g += n;
+        }
+    }
+}
+
 namespace {
 const LayerRegistrar registrar("route", [](const SectionReader& r, const LayerBuildContext& ctx) {
     auto l = std::make_unique<RouteLayer>();

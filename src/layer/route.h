@@ -12,6 +12,10 @@ public:
     void reshape(const std::vector<Shape>& inputs) override;
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: each source gets back its own channels of the output gradient.
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
 };
 
 }  // namespace yolo9k

@@ -45,6 +45,22 @@ void SoftmaxLayer::forward_reference(std::span<const float* const> inputs, float
     activate_in_place(output, batch);
 }
 
+void SoftmaxLayer::backward_reference(std::span<const float* const>, const float* output,
+                                  const float* output_grad, const float*, std::span<float* const> input_grads, float*,
+                                  int batch) {
+    if (!tree_file.empty()) fail("tree=: training the WordTree hierarchical softmax is not supported yet");
+    if (input_grads.empty() || !input_grads[0]) return;
+    const size_t n = output_.size() / groups;
+    for (size_t part = 0; part < size_t(batch) * groups; ++part) {
+        const float* y = output + part * n;
+        const float* g = output_grad + part * n;
+        float* dx = input_grads[0] + part * n;
+        double dot = 0;
+        for (size_t i = 0; i < n; ++i) dot += double(g[i]) * y[i];
+        for (size_t i = 0; i < n; ++i) dx[i] += float(y[i] * (g[i] - dot) / temperature);
+    }
+}
+
 namespace {
 const LayerRegistrar registrar("softmax", [](const SectionReader& r, const LayerBuildContext&) {
     auto l = std::make_unique<SoftmaxLayer>();

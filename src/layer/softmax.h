@@ -14,6 +14,10 @@ public:
     void reshape(const std::vector<Shape>& inputs) override;
     std::string describe() const override;
     void forward_reference(std::span<const float* const> inputs, float* output, int batch) const override;
+    // Training: the softmax Jacobian per group, y = softmax(x / T): dx = y (g - Σ g y) / T.
+    void backward_reference(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                            const float* state, std::span<float* const> input_grads, float* param_grads,
+                            int batch) override;
     void activate_in_place(float* data, int batch) const;
 
     int groups = 1;
