@@ -1,7 +1,8 @@
 // Training kernels against oracles. The oneDNN [convolutional] training kernel (blocked
-// layouts inside, plain NCHW at its boundary) is checked on random shapes against a
-// naive double-precision conv + batch norm (batch statistics) + activation written here
-// from the formulas: forward output, updated rolling statistics, input gradient and
+// layouts inside, plain NCHW at its boundary) is checked on random shapes against two:
+// ConvolutionalLayer::forward_train_reference / backward_reference, and a naive
+// double-precision conv + batch norm (batch statistics) + activation written here from
+// the formulas. Checked: forward output, updated rolling statistics, input gradient and
 // parameter gradients, including that backward ADDS (subdivisions accumulate).
 #include <gtest/gtest.h>
 
@@ -170,6 +171,42 @@ void expect_close(const char* what, double relative) {
     ::testing::Test::RecordProperty(what, text);
 }
 
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+class ConvTrainKernelVsReference : public ::testing::TestWithParam<ConvTrainCase> {};
+
+TEST_P(ConvTrainKernelVsReference, ForwardAndBackwardAgree) {
+    const ConvTrainCase p = GetParam();
+    Network net = conv_net(p), ref_net = conv_net(p);
+    test::randomize_weights(net, 7);
+    test::randomize_weights(ref_net, 7);
+    auto& L = dynamic_cast<ConvolutionalLayer&>(net.layer(0));
+    auto& R = dynamic_cast<ConvolutionalLayer&>(ref_net.layer(0));
+    const auto x = test::random_vector(size_t(p.batch) * L.input_shape().size(), 11);
+    const auto dy = test::random_vector(size_t(p.batch) * L.output_shape().size(), 13);
+    const float* inputs[] = {x.data()};
+
+    std::vector<float> ref_y(dy.size()), ref_state(R.train_state_floats(p.batch)), ref_dx(x.size(), 0.f),
+        ref_dp(R.trainable_floats(), 0.f);
+    float* ref_input_grads[] = {ref_dx.data()};
+    R.forward_train_reference(inputs, ref_y.data(), ref_state.data(), p.batch);
+    R.backward_reference(inputs, ref_y.data(), dy.data(), ref_state.data(), ref_input_grads, ref_dp.data(), p.batch);
+
+    auto kernel = onednn_conv_kernel(L, p.batch);
+    std::vector<float> y(dy.size()), state(kernel->state_floats()), dx(x.size(), 0.f), dp(L.trainable_floats(), 0.f);
+    float* input_grads[] = {dx.data()};
+    kernel->forward(inputs, y.data(), state.data());
+    kernel->backward(inputs, y.data(), dy.data(), state.data(), input_grads, dp.data());
+
+    expect_close("output", relative_error(y, {}, as_double(ref_y)));
+    expect_close("input_grad", relative_error(dx, {}, as_double(ref_dx)));
+    expect_close("param_grads", relative_error(dp, {}, as_double(ref_dp)));
+    if (p.bn) {
+        expect_close("rolling_mean", relative_error(L.rolling_mean, {}, as_double(R.rolling_mean)));
+        expect_close("rolling_variance", relative_error(L.rolling_variance, {}, as_double(R.rolling_variance)));
+    }
+}
+
 class ConvTrainKernelVsOracle : public ::testing::TestWithParam<ConvTrainCase> {};
 
 TEST_P(ConvTrainKernelVsOracle, ForwardBackwardAndAccumulation) {
@@ -211,9 +248,7 @@ ConvTrainCase with(ConvTrainCase c, const char* name, const char* act, bool bn) 
 
 // Every activation with and without batch norm on one shape, then shapes x options.
 const ConvTrainCase kBase{"", 5, 9, 7, 6, 3, 1, 1, true, "leaky", 2};
-INSTANTIATE_TEST_SUITE_P(
-    ConvTrain, ConvTrainKernelVsOracle,
-    ::testing::Values(with(kBase, "bn_leaky", "leaky", true), with(kBase, "bn_relu", "relu", true),
+const auto kConvTrainCases = ::testing::Values(with(kBase, "bn_leaky", "leaky", true), with(kBase, "bn_relu", "relu", true),
                       with(kBase, "bn_logistic", "logistic", true), with(kBase, "bn_linear", "linear", true),
                       with(kBase, "bias_leaky", "leaky", false), with(kBase, "bias_relu", "relu", false),
                       with(kBase, "bias_logistic", "logistic", false), with(kBase, "bias_linear", "linear", false),
@@ -223,8 +258,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvTrainCase{"k3_s1_p0", 6, 8, 7, 4, 3, 1, 0, true, "relu", 3},
                       ConvTrainCase{"k3_s2_p0_batch3", 5, 10, 13, 7, 3, 2, 0, false, "logistic", 3},
                       ConvTrainCase{"wide_blocked", 32, 7, 5, 48, 3, 1, 1, true, "leaky", 2},
-                      ConvTrainCase{"odd_channels_1x1", 19, 5, 6, 17, 1, 1, 0, true, "leaky", 3}),
-    [](const auto& info) { return std::string(info.param.name); });
+                      ConvTrainCase{"odd_channels_1x1", 19, 5, 6, 17, 1, 1, 0, true, "leaky", 3});
+const auto kCaseName = [](const auto& info) { return std::string(info.param.name); };
+INSTANTIATE_TEST_SUITE_P(ConvTrain, ConvTrainKernelVsOracle, kConvTrainCases, kCaseName);
+INSTANTIATE_TEST_SUITE_P(ConvTrain, ConvTrainKernelVsReference, kConvTrainCases, kCaseName);
 
 TEST(ConvTrainKernel, FirstLayerSkipsInputGradient) {
     const ConvTrainCase p{"first", 3, 9, 9, 16, 3, 1, 1, true, "leaky", 2};
