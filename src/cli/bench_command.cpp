@@ -12,7 +12,9 @@
 
 #include "backend/executor.h"
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "perf/train_bench.h"
 #include "eval/evaluate.h"
 #include "network/initialize.h"
 #include "network/network.h"
@@ -35,6 +37,7 @@ struct BenchOptions {
     std::vector<std::string> baselines{"opencv-dnn", "darknet"};
     std::string json;
     std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
+    bool train = false;  // training throughput instead of inference
 };
 
 std::string temp_weights_for(const Network& net, const std::string& cfg, const std::filesystem::path& dir) {
@@ -72,6 +75,8 @@ Action add_bench_command(CLI::App& app) {
     sub->add_option("--dataset", o->dataset, "also measure mAP@.5 per size on this labelled set (see `yolo9k eval`)");
     sub->add_option("--split", o->split, "split of --dataset (VOC ImageSets/Main) or of --data");
     sub->add_option("--names", o->names, "class names for --dataset")->check(CLI::ExistingFile);
+    sub->add_flag("--train", o->train,
+                  "training speed: forward + region loss + backward + SGD step per batch (default batch 8, size 416)");
     return [o] {
         namespace fs = std::filesystem;
         if (o->cfgs.empty()) o->cfgs = {"/usr/share/darknet/cfg/yolov2-voc.cfg", "/usr/share/darknet/cfg/yolov2-tiny-voc.cfg"};
@@ -102,6 +107,34 @@ Action add_bench_command(CLI::App& app) {
                   << " threads (" << fmt("%.1f", peak.gflops_per_thread) << " per thread, " << peak.isa << ")\n";
         report["fma_peak"] = {{"isa", peak.isa}, {"threads", peak.threads}, {"gflops_total", peak.gflops_total},
                               {"gflops_per_thread", peak.gflops_per_thread}};
+
+        if (o->train) {
+            // Training throughput: conv work counted as 3x the forward FLOPs (2x for layer 0).
+            std::vector<int> batches = o->batches == std::vector<int>{1, 8} ? std::vector<int>{8} : o->batches;
+            std::vector<int> sizes = o->sizes.empty() ? std::vector<int>{416} : o->sizes;
+            std::printf("%-22s %5s %5s %9s %8s %8s %8s %9s %8s %7s\n", "cfg", "size", "batch", "step ms", "fwd ms",
+                        "bwd ms", "sgd ms", "images/s", "GFLOP/s", "% peak");
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& cfg : o->cfgs)
+                for (int size : sizes)
+                    for (int batch : batches) {
+                        perf::TrainBenchResult r = perf::bench_training(
+                            {.cfg = cfg, .size = size, .batch = batch, .iterations = std::max(3, o->iterations / 2),
+                             .threads = threads});
+                        const double pct = 100.0 * r.gflops / peak.gflops_total;
+                        std::printf("%-22s %5d %5d %9.1f %8.1f %8.1f %8.1f %9.2f %8.1f %6.1f%%\n",
+                                    fs::path(cfg).filename().string().c_str(), size, batch, r.step_ms, r.forward_ms,
+                                    r.backward_ms, r.update_ms, r.images_per_s, r.gflops, pct);
+                        std::fflush(stdout);
+                        rows.push_back({{"cfg", cfg}, {"size", size}, {"batch", batch}, {"step_ms", r.step_ms},
+                                        {"forward_ms", r.forward_ms}, {"backward_ms", r.backward_ms},
+                                        {"update_ms", r.update_ms}, {"images_per_s", r.images_per_s},
+                                        {"conv_gflops", r.gflops}, {"fraction_of_peak", pct / 100}});
+                    }
+            report["training"] = rows;
+            if (!o->json.empty()) write_file_atomically(o->json, report.dump(2) + "\n");
+            return kExitOk;
+        }
 
         char tmpl[] = "/tmp/yolo9k-bench-XXXXXX";
         if (!mkdtemp(tmpl)) throw Error("cannot create a temporary directory for benchmark weights");

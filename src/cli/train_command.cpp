@@ -40,6 +40,7 @@ Action add_train_command(CLI::App& app) {
     sub->add_option("--save-every", o->save_every, "keep <name>_<step>.weights every N steps");
     sub->add_option("--chart", o->chart, "training chart PNG (default <backup>/<name>_chart.png)");
     sub->add_flag("--no-chart", o->no_chart, "do not draw the chart");
+    sub->add_option("--valid-split", o->valid_split, "with --dataset: the split to evaluate on for --map-every");
     sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights");
     sub->add_option("--stop-after", o->stop_after, "stop (with a checkpoint) after N steps in this run");
     sub->add_flag("-q,--quiet", o->quiet, "no progress lines");

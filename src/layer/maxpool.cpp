@@ -27,10 +27,11 @@ void MaxpoolLayer::pool(const float* x_all, float* y_all, float* argmax_all, int
     const Shape in = inputs_.at(0);
     const Shape out = output_;
     const int off = -pad_before();
-    for (int b = 0; b < batch; ++b)
-        for (int c = 0; c < in.c; ++c) {
-            const float* x = x_all + (size_t(b) * in.c + c) * in.h * in.w;
-            const size_t out_plane = (size_t(b) * out.c + c) * out.h * out.w;
+    // Planes are independent: spread them over the cores (training runs this code).
+#pragma omp parallel for schedule(static)
+    for (long plane = 0; plane < long(batch) * in.c; ++plane) {
+            const float* x = x_all + size_t(plane) * in.h * in.w;
+            const size_t out_plane = size_t(plane) * out.h * out.w;
             float* y = y_all + out_plane;
             for (int oy = 0; oy < out.h; ++oy)
                 for (int ox = 0; ox < out.w; ++ox) {
@@ -69,6 +70,7 @@ void MaxpoolLayer::backward_reference(std::span<const float* const>, const float
     if (input_grads.empty() || !input_grads[0]) return;
     const Shape in = inputs_.at(0);
     const size_t out_plane = size_t(output_.h) * output_.w, in_plane = size_t(in.h) * in.w;
+#pragma omp parallel for schedule(static)
     for (size_t p = 0; p < size_t(batch) * in.c; ++p) {  // p: (image, channel) plane
         float* dx = input_grads[0] + p * in_plane;
         for (size_t i = 0; i < out_plane; ++i) {

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "eval/evaluate.h"
 #include "layer/region.h"
 #include "network/initialize.h"
 #include "yolo9k/detector.h"
@@ -70,6 +71,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     else if (!o.dataset.empty()) data = load_dataset(o.dataset, dopt);
     else throw Error("train: give a .data file or a dataset path");
     if (data.images.empty()) throw Error("train: the training set is empty");
+    Dataset valid;
+    if (o.map_every > 0) {
+        if (!o.data_file.empty()) valid = load_dataset_split(df, "valid", dopt);
+        else if (!o.valid_split.empty()) valid = load_dataset(o.dataset, {.class_names = dopt.class_names, .split = o.valid_split});
+        else throw Error("train: --map-every needs a validation set (.data `valid`, or --valid-split with --dataset)");
+        if (valid.images.empty()) throw Error("train: the validation set is empty");
+    }
     if (int(data.class_names.size()) != region->classes)
         throw Error(o.cfg + ": [region] classes=" + std::to_string(region->classes) + " but the dataset has " +
                     std::to_string(data.class_names.size()) + " classes");
@@ -222,6 +230,31 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (o.save_every > 0 && state.iteration % o.save_every == 0 && !last_step)
             net.save_weights(ckpt(std::to_string(state.iteration)));
         if ((o.checkpoint_every > 0 && state.iteration % o.checkpoint_every == 0) || last_step || stop_now) {
+            save_checkpoint(ckpt("last"), net, state, opt);
+            if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
+        }
+        if (o.map_every > 0 && (state.iteration % o.map_every == 0 || last_step)) {
+            // Evaluate at the cfg's size, as `yolo9k eval` would, then restore the training size.
+            net.resize(base_w, base_h);
+            DetectorOptions dopt_eval;
+            dopt_eval.thresh = eval::kEvalThresh;
+            dopt_eval.nms = eval::kEvalNms;
+            dopt_eval.threads = o.threads;
+            double map50 = 0;
+            {
+                Detector det(net, dopt_eval);
+                map50 = eval::evaluate(det, valid).map_voc;
+            }
+            net.resize(w, h);
+            state.history.map_iteration.push_back(state.iteration);
+            state.history.map.push_back(float(map50));
+            if (!o.quiet) std::printf("%lld: mAP@.5 %.4f on %zu validation images\n", (long long)state.iteration, map50,
+                                      valid.images.size());
+            if (o.on_map) o.on_map(state.iteration, map50);
+            if (map50 > state.best_map) {
+                state.best_map = float(map50);
+                net.save_weights(ckpt("best"));
+            }
             save_checkpoint(ckpt("last"), net, state, opt);
             if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
         }

@@ -38,8 +38,11 @@ struct TrainOptions {
     bool quiet = false;
     // Stop after this many iterations in this process (tests of kill/resume); 0: run to max_batches.
     int64_t stop_after = 0;
-    // Evaluation during training (mAP on the valid set every N iterations; keeps _best).
+    // Evaluation during training: mAP@.5 on the validation set every N iterations (and at
+    // the end), plotted on the chart; the best is kept as <name>_best.weights.
     int map_every = 0;
+    std::string valid_split;  // with `dataset`: the VOC split to evaluate on (a .data uses `valid`)
+    std::function<void(int64_t iteration, double map50)> on_map;
 };
 
 struct TrainProgress {
