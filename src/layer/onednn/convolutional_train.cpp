@@ -7,8 +7,9 @@
 // with a sum post-op (no temporary plain copies).
 //
 // backward() reuses the input in the convolution's layout that the last forward() left
-// in the kernel: the contract gives backward the output and state of the forward on the
-// same inputs, and one kernel serves one layer of one executor.
+// in the kernel (when that layout is not plain): the contract gives backward the output
+// and state of the forward on the same inputs, and one kernel serves one layer of one
+// executor.
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -181,14 +182,11 @@ public:
 
     void forward(std::span<const float* const> inputs, float* output, float* state) override {
         const memory user_src(plain_src_, cpu_engine(), const_cast<float*>(inputs[0]));
-        if (src_in_) {
-            run(stream_, src_in_, user_src, x_);
-        } else {
-            x_ = user_src;
-        }
+        if (src_in_) run(stream_, src_in_, user_src, x_);
+        const memory& x = src_in_ ? x_ : user_src;
         if (bn_) {
             float* z = state + z_offset();
-            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x_},
+            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x},
                                         {DNNL_ARG_WEIGHTS, weights_fwd_},
                                         {DNNL_ARG_DST, memory(dst_md_, cpu_engine(), z)}});
             stream_.wait();
@@ -198,11 +196,12 @@ public:
         } else {
             conv_fwd_.execute(
                 stream_,
-                {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
+                {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
             run(stream_, out_to_plain_, grad_, memory(plain_dst_, cpu_engine(), output));
             stream_.wait();
         }
     }
+
     void backward(std::span<const float* const> inputs, const float* output, const float* output_grad,
                   const float* state, std::span<float* const> input_grads, float* param_grads) override {
         if (!param_grads)
@@ -218,7 +217,9 @@ public:
         } else {
             activation_backward(dst_layout_, activation_, output, output_grad, g);
         }
-        Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x_)},
+        // The input in the convolution's layout: the forward's converted copy, or the caller's.
+        const memory x = src_in_ ? x_ : memory(plain_src_, eng, const_cast<float*>(inputs[0]));
+        Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x)},
                             {DNNL_ARG_DIFF_DST, weights_diff_dst_(stream_, grad_)},
                             {DNNL_ARG_DIFF_WEIGHTS, diff_weights_}};
         if (!bn_) weight_args[DNNL_ARG_DIFF_BIAS] = diff_bias_;
