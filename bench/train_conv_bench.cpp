@@ -53,9 +53,10 @@ int main(int argc, char** argv) {
         // Other processes depress a peak measurement: on a busy machine pass a quiet run's --peak.
         perf::FmaPeak peak = perf::measure_fma_peak();
         if (peak_override > 0) peak.gflops_total = peak_override;
-        std::printf("%s at %d, batch %d, median of %d; FMA peak %.1f GFLOP/s (%s, %d threads); load %.2f\n", cfg.c_str(), size,
-                    batch, reps, peak.gflops_total, peak.isa.c_str(), peak.threads, load_before);
-        std::printf("%5s  %-44s %9s %9s %9s %7s\n", "layer", "convolution (output size)", "fwd ms", "bwd ms", "GFLOP/s", "% peak");
+        std::printf("%s at %d, batch %d, median of %d; FMA peak %.1f GFLOP/s (%s, %d threads); load %.2f\n",
+                    cfg.c_str(), size, batch, reps, peak.gflops_total, peak.isa.c_str(), peak.threads, load_before);
+        std::printf("%5s  %-44s %9s %9s %9s %7s\n", "layer", "convolution (output size)", "fwd ms", "bwd ms", "GFLOP/s",
+                    "% peak");
 
         std::mt19937 rng(1);
         double total_flops = 0, total_ms = 0;
@@ -86,15 +87,16 @@ int main(int argc, char** argv) {
             total_ms += ms;
             const Shape in = L->input_shape(), out = L->output_shape();
             char desc[96];
-            std::snprintf(desc, sizeof desc, "%dx%d/%d %4d -> %4d  %3dx%-3d%s %s", L->size, L->size, L->stride, in.c, out.c, out.w,
-                          out.h, L->batch_normalize ? " bn" : "", activation_name(L->activation));
+            std::snprintf(desc, sizeof desc, "%dx%d/%d %4d -> %4d  %3dx%-3d%s %s", L->size, L->size, L->stride, in.c,
+                          out.c, out.w, out.h, L->batch_normalize ? " bn" : "", activation_name(L->activation));
             std::printf("%5d  %-44.44s %9.2f %9.2f %9.1f %6.1f%%\n", i, desc, fwd.median, bwd.median, flops / ms / 1e6,
                         100 * flops / ms / 1e6 / peak.gflops_total);
             std::fflush(stdout);
         }
-        std::printf("total: %.1f GFLOP in %.1f ms = %.1f GFLOP/s, %.1f%% of FMA peak %.1f; load %.2f -> %.2f\n", total_flops / 1e9,
-                    total_ms, total_flops / total_ms / 1e6, 100 * total_flops / total_ms / 1e6 / peak.gflops_total,
-                    peak.gflops_total, load_before, load_average());
+        std::printf("total: %.1f GFLOP in %.1f ms = %.1f GFLOP/s, %.1f%% of FMA peak %.1f; load %.2f -> %.2f\n",
+                    total_flops / 1e9, total_ms, total_flops / total_ms / 1e6,
+                    100 * total_flops / total_ms / 1e6 / peak.gflops_total, peak.gflops_total, load_before,
+                    load_average());
     } catch (const Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -27,7 +27,8 @@ void PrintTo(const ConvTrainCase& p, std::ostream* os) { *os << p.name; }
 
 Network conv_net(const ConvTrainCase& p) {
     const std::string text = "[net]\nwidth=" + std::to_string(p.w) + "\nheight=" + std::to_string(p.h) +
-                             "\nchannels=" + std::to_string(p.c) + "\n[convolutional]\nfilters=" + std::to_string(p.filters) +
+                             "\nchannels=" + std::to_string(p.c) +
+                             "\n[convolutional]\nfilters=" + std::to_string(p.filters) +
                              "\nsize=" + std::to_string(p.size) + "\nstride=" + std::to_string(p.stride) +
                              "\npadding=" + std::to_string(p.pad) + "\nbatch_normalize=" + (p.bn ? "1" : "0") +
                              "\nactivation=" + p.activation + "\n";
@@ -39,8 +40,8 @@ struct ConvTrainOracle {
     std::vector<double> output, input_grad, param_grads, rolling_mean, rolling_variance;
 };
 
-ConvTrainOracle conv_train_oracle(const ConvolutionalLayer& L, const std::vector<float>& x, const std::vector<float>& dy,
-                                  int batch) {
+ConvTrainOracle conv_train_oracle(const ConvolutionalLayer& L, const std::vector<float>& x,
+                                  const std::vector<float>& dy, int batch) {
     const Shape in = L.input_shape(), out = L.output_shape();
     const int F = L.filters, K = L.size, S = L.stride, P = L.padding;
     const size_t plane = size_t(out.h) * out.w, count = size_t(batch) * plane;
@@ -83,19 +84,27 @@ ConvTrainOracle conv_train_oracle(const ConvolutionalLayer& L, const std::vector
     }
     auto act = [&](double u) {
         switch (L.activation) {
-            case Activation::leaky: return u > 0 ? u : 0.1 * u;
-            case Activation::relu: return u > 0 ? u : 0.0;
-            case Activation::logistic: return 1 / (1 + std::exp(-u));
-            case Activation::linear: break;
+            case Activation::leaky:
+                return u > 0 ? u : 0.1 * u;
+            case Activation::relu:
+                return u > 0 ? u : 0.0;
+            case Activation::logistic:
+                return 1 / (1 + std::exp(-u));
+            case Activation::linear:
+                break;
         }
         return u;
     };
     auto act_grad = [&](double u) {
         switch (L.activation) {
-            case Activation::leaky: return u > 0 ? 1.0 : 0.1;
-            case Activation::relu: return u > 0 ? 1.0 : 0.0;
-            case Activation::logistic: return act(u) * (1 - act(u));
-            case Activation::linear: break;
+            case Activation::leaky:
+                return u > 0 ? 1.0 : 0.1;
+            case Activation::relu:
+                return u > 0 ? 1.0 : 0.0;
+            case Activation::logistic:
+                return act(u) * (1 - act(u));
+            case Activation::linear:
+                break;
         }
         return 1.0;
     };
@@ -234,8 +243,10 @@ TEST_P(ConvTrainKernelVsOracle, ForwardBackwardAndAccumulation) {
     float* input_grads[] = {dx.data()};
     for (int times = 1; times <= 2; ++times) {
         kernel->backward(inputs, y.data(), dy.data(), state.data(), input_grads, dp.data());
-        expect_close(times == 1 ? "input_grad" : "input_grad_accumulated", relative_error(dx, dx0, want.input_grad, times));
-        expect_close(times == 1 ? "param_grads" : "param_grads_accumulated", relative_error(dp, dp0, want.param_grads, times));
+        expect_close(times == 1 ? "input_grad" : "input_grad_accumulated",
+                     relative_error(dx, dx0, want.input_grad, times));
+        expect_close(times == 1 ? "param_grads" : "param_grads_accumulated",
+                     relative_error(dp, dp0, want.param_grads, times));
     }
 }
 
@@ -248,7 +259,8 @@ ConvTrainCase with(ConvTrainCase c, const char* name, const char* act, bool bn) 
 
 // Every activation with and without batch norm on one shape, then shapes x options.
 const ConvTrainCase kBase{"", 5, 9, 7, 6, 3, 1, 1, true, "leaky", 2};
-const auto kConvTrainCases = ::testing::Values(with(kBase, "bn_leaky", "leaky", true), with(kBase, "bn_relu", "relu", true),
+const auto kConvTrainCases =
+    ::testing::Values(with(kBase, "bn_leaky", "leaky", true), with(kBase, "bn_relu", "relu", true),
                       with(kBase, "bn_logistic", "logistic", true), with(kBase, "bn_linear", "linear", true),
                       with(kBase, "bias_leaky", "leaky", false), with(kBase, "bias_relu", "relu", false),
                       with(kBase, "bias_logistic", "logistic", false), with(kBase, "bias_linear", "linear", false),

@@ -40,10 +40,14 @@ inline float slope_from_output(float y) {
 template <class F>
 void with_activation(Activation a, F&& f) {
     switch (a) {
-        case Activation::linear: return f(std::integral_constant<Activation, Activation::linear>{});
-        case Activation::leaky: return f(std::integral_constant<Activation, Activation::leaky>{});
-        case Activation::relu: return f(std::integral_constant<Activation, Activation::relu>{});
-        case Activation::logistic: return f(std::integral_constant<Activation, Activation::logistic>{});
+        case Activation::linear:
+            return f(std::integral_constant<Activation, Activation::linear>{});
+        case Activation::leaky:
+            return f(std::integral_constant<Activation, Activation::leaky>{});
+        case Activation::relu:
+            return f(std::integral_constant<Activation, Activation::relu>{});
+        case Activation::logistic:
+            return f(std::integral_constant<Activation, Activation::logistic>{});
     }
 }
 
@@ -64,8 +68,8 @@ void for_each_segment(const ChannelBlockedLayout& L, F&& visit) {
                 for (int64_t w0 = 0; w0 < L.w; w0 += kTileW) {
                     const int64_t len = std::min(kTileW, L.w - w0);
                     for (int64_t l = 0; l < lanes; ++l)
-                        visit(n, c0 + l, n * L.sn + cb * L.sc + h * L.sh + w0 * L.sw + l, ((n * L.c + c0 + l) * L.h + h) * L.w + w0,
-                              len);
+                        visit(n, c0 + l, n * L.sn + cb * L.sc + h * L.sh + w0 * L.sw + l,
+                              ((n * L.c + c0 + l) * L.h + h) * L.w + w0, len);
                 }
         }
 }
@@ -124,7 +128,8 @@ ChannelBlockedLayout::ChannelBlockedLayout(const dnnl::memory::desc& md) {
 }
 
 void batch_norm_activation_forward(const ChannelBlockedLayout& L, const float* z, const float* scales,
-                                   const float* biases, Activation act, float eps, float* mean, float* variance, float* y) {
+                                   const float* biases, Activation act, float eps, float* mean, float* variance,
+                                   float* y) {
     const double count = double(L.n * L.h * L.w);
     // Two passes (mean, then squared deviations) rather than E[z^2] - E[z]^2, which
     // cancels badly when the mean is large against the spread.
@@ -158,8 +163,8 @@ void batch_norm_activation_forward(const ChannelBlockedLayout& L, const float* z
 }
 
 void batch_norm_activation_backward(const ChannelBlockedLayout& L, const float* z, const float* mean,
-                                    const float* variance, const float* scales, Activation act, float eps, const float* y,
-                                    const float* dy, float* dz, float* dscales, float* dbiases) {
+                                    const float* variance, const float* scales, Activation act, float eps,
+                                    const float* y, const float* dy, float* dz, float* dscales, float* dbiases) {
     const double count = double(L.n * L.h * L.w);
     const auto inv_std = inverse_std(variance, L.c, eps);
     with_activation(act, [&](auto a) {

@@ -28,15 +28,17 @@ struct ChannelBlockedLayout {
 // mean and biased variance over n, h, w, which are written to `mean` and `variance`.
 // z in `layout`, y plain NCHW.
 void batch_norm_activation_forward(const ChannelBlockedLayout& layout, const float* z, const float* scales,
-                                   const float* biases, Activation act, float eps, float* mean, float* variance, float* y);
+                                   const float* biases, Activation act, float eps, float* mean, float* variance,
+                                   float* y);
 
 // The backward of the above from its plain output y and output gradient dy: writes
 // dLoss/dz in `layout` (padding lanes untouched) and ADDS dLoss/dscales, dLoss/dbiases.
 void batch_norm_activation_backward(const ChannelBlockedLayout& layout, const float* z, const float* mean,
-                                    const float* variance, const float* scales, Activation act, float eps, const float* y,
-                                    const float* dy, float* dz, float* dscales, float* dbiases);
+                                    const float* variance, const float* scales, Activation act, float eps,
+                                    const float* y, const float* dy, float* dz, float* dscales, float* dbiases);
 
 // dz = dy * act'(y): the activation's backward from its plain output, written in `layout`.
-void activation_backward(const ChannelBlockedLayout& layout, Activation act, const float* y, const float* dy, float* dz);
+void activation_backward(const ChannelBlockedLayout& layout, Activation act, const float* y, const float* dy,
+                         float* dz);
 
 }  // namespace yolo9k::onednn

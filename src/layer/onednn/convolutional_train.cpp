@@ -7,8 +7,9 @@
 // with a sum post-op (no temporary plain copies).
 //
 // backward() reuses the input in the convolution's layout that the last forward() left
-// in the kernel: the contract gives backward the output and state of the forward on the
-// same inputs, and one kernel serves one layer of one executor.
+// in the kernel (when that layout is not plain): the contract gives backward the output
+// and state of the forward on the same inputs, and one kernel serves one layer of one
+// executor.
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -30,7 +31,7 @@ using onednn::ChannelBlockedLayout;
 using tag = memory::format_tag;
 using Args = std::unordered_map<int, memory>;
 constexpr auto f32 = memory::data_type::f32;
-constexpr float kBatchNormEps = 1e-5f;
+constexpr float kEpsilon = ConvolutionalLayer::batch_norm_epsilon;
 
 const dnnl::engine& cpu_engine() {
     static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -75,10 +76,14 @@ struct LayoutBridge {
 // The activation as a convolution post-op (without batch norm).
 void append_activation(dnnl::post_ops& ops, Activation a) {
     switch (a) {
-        case Activation::leaky: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f);
-        case Activation::relu: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-        case Activation::logistic: return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
-        case Activation::linear: return;
+        case Activation::leaky:
+            return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f);
+        case Activation::relu:
+            return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        case Activation::logistic:
+            return ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
+        case Activation::linear:
+            return;
     }
 }
 
@@ -119,13 +124,12 @@ public:
                             {fwd_kind, direct, src_any, w_any, dst_any, strides, pad_l, pad_r}, fwd_attr, eng)
                       : dnnl::convolution_forward::primitive_desc(
                             {fwd_kind, direct, src_any, w_any, vec, dst_any, strides, pad_l, pad_r}, fwd_attr, eng);
-        bwd_data_pd_ = dnnl::convolution_backward_data::primitive_desc({direct, src_any, w_any, dst_any, strides, pad_l, pad_r},
-                                                                        eng, fwd_pd_);
-        bwd_weights_pd_ =
-            bn_ ? dnnl::convolution_backward_weights::primitive_desc({direct, src_any, w_any, dst_any, strides, pad_l, pad_r},
-                                                                     eng, fwd_pd_)
-                : dnnl::convolution_backward_weights::primitive_desc(
-                      {direct, src_any, w_any, vec, dst_any, strides, pad_l, pad_r}, eng, fwd_pd_);
+        bwd_data_pd_ = dnnl::convolution_backward_data::primitive_desc(
+            {direct, src_any, w_any, dst_any, strides, pad_l, pad_r}, eng, fwd_pd_);
+        bwd_weights_pd_ = bn_ ? dnnl::convolution_backward_weights::primitive_desc(
+                                    {direct, src_any, w_any, dst_any, strides, pad_l, pad_r}, eng, fwd_pd_)
+                              : dnnl::convolution_backward_weights::primitive_desc(
+                                    {direct, src_any, w_any, vec, dst_any, strides, pad_l, pad_r}, eng, fwd_pd_);
         conv_fwd_ = dnnl::convolution_forward(fwd_pd_);
         conv_bwd_data_ = dnnl::convolution_backward_data(bwd_data_pd_);
         conv_bwd_weights_ = dnnl::convolution_backward_weights(bwd_weights_pd_);
@@ -162,12 +166,14 @@ public:
         if (!bn_) out_to_plain_ = make_reorder(dst_md_, plain_dst_);
 
         weights_fwd_ = memory(fwd_pd_.weights_desc(), eng);
-        weights_bwd_ = bwd_data_pd_.weights_desc() == fwd_pd_.weights_desc() ? weights_fwd_ : memory(bwd_data_pd_.weights_desc(), eng);
+        weights_bwd_ = bwd_data_pd_.weights_desc() == fwd_pd_.weights_desc() ? weights_fwd_
+                                                                             : memory(bwd_data_pd_.weights_desc(), eng);
         diff_weights_ = memory(bwd_weights_pd_.diff_weights_desc(), eng);
         dw_out_ = make_reorder(diff_weights_.get_desc(), plain_w_, /*accumulate=*/true);
 
-        impl = std::string("onednn conv train fwd ") + fwd_pd_.impl_info_str() + ", bwd-data " + bwd_data_pd_.impl_info_str() +
-               ", bwd-weights " + bwd_weights_pd_.impl_info_str() + (bn_ ? ", fused batch norm + " : ", ") + activation_name(activation_);
+        impl = std::string("onednn conv train fwd ") + fwd_pd_.impl_info_str() + ", bwd-data " +
+               bwd_data_pd_.impl_info_str() + ", bwd-weights " + bwd_weights_pd_.impl_info_str() +
+               (bn_ ? ", fused batch norm + " : ", ") + activation_name(activation_);
         parameters_changed();
     }
 
@@ -176,39 +182,44 @@ public:
 
     void forward(std::span<const float* const> inputs, float* output, float* state) override {
         const memory user_src(plain_src_, cpu_engine(), const_cast<float*>(inputs[0]));
-        if (src_in_) {
-            run(stream_, src_in_, user_src, x_);
-        } else {
-            x_ = user_src;
-        }
+        if (src_in_) run(stream_, src_in_, user_src, x_);
+        const memory& x = src_in_ ? x_ : user_src;
         if (bn_) {
             float* z = state + z_offset();
-            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_DST, memory(dst_md_, cpu_engine(), z)}});
+            conv_fwd_.execute(stream_, {{DNNL_ARG_SRC, x},
+                                        {DNNL_ARG_WEIGHTS, weights_fwd_},
+                                        {DNNL_ARG_DST, memory(dst_md_, cpu_engine(), z)}});
             stream_.wait();
-            batch_norm_activation_forward(dst_layout_, z, scales_.data(), biases_.data(), activation_, kBatchNormEps, state,
+            batch_norm_activation_forward(dst_layout_, z, scales_.data(), biases_.data(), activation_, kEpsilon, state,
                                           state + filters_, output);
             update_rolling_statistics(state, state + filters_);
         } else {
-            conv_fwd_.execute(stream_,
-                              {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
+            conv_fwd_.execute(
+                stream_,
+                {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
             run(stream_, out_to_plain_, grad_, memory(plain_dst_, cpu_engine(), output));
             stream_.wait();
         }
     }
-    void backward(std::span<const float* const> inputs, const float* output, const float* output_grad, const float* state,
-                  std::span<float* const> input_grads, float* param_grads) override {
-        if (!param_grads) throw Error("internal: convolutional training kernel called without a parameter gradient buffer");
+
+    void backward(std::span<const float* const> inputs, const float* output, const float* output_grad,
+                  const float* state, std::span<float* const> input_grads, float* param_grads) override {
+        if (!param_grads)
+            throw Error("internal: convolutional training kernel called without a parameter gradient buffer");
         const auto& eng = cpu_engine();
         float* const bias_grad = param_grads;
         float* const weight_grad = param_grads + (bn_ ? 2 : 1) * filters_;
         float* const g = static_cast<float*>(grad_.get_data_handle());
         if (bn_) {
-            batch_norm_activation_backward(dst_layout_, state + z_offset(), state, state + filters_, scales_.data(), activation_,
-                                           kBatchNormEps, output, output_grad, g, param_grads + filters_, bias_grad);
+            batch_norm_activation_backward(dst_layout_, state + z_offset(), state, state + filters_, scales_.data(),
+                                           activation_, kEpsilon, output, output_grad, g, param_grads + filters_,
+                                           bias_grad);
         } else {
             activation_backward(dst_layout_, activation_, output, output_grad, g);
         }
-        Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x_)},
+        // The input in the convolution's layout: the forward's converted copy, or the caller's.
+        const memory x = src_in_ ? x_ : memory(plain_src_, eng, const_cast<float*>(inputs[0]));
+        Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x)},
                             {DNNL_ARG_DIFF_DST, weights_diff_dst_(stream_, grad_)},
                             {DNNL_ARG_DIFF_WEIGHTS, diff_weights_}};
         if (!bn_) weight_args[DNNL_ARG_DIFF_BIAS] = diff_bias_;
@@ -230,10 +241,11 @@ public:
         const size_t n_weights = plain_w_.get_size() / sizeof(float);
         if (L.weights.size() != n_weights || L.biases.size() != size_t(filters_) ||
             (bn_ && L.scales.size() != size_t(filters_)))
-            throw Error("internal: convolutional layer " + std::to_string(L.index()) + " has no host parameters to train");
+            throw Error("internal: convolutional layer " + std::to_string(L.index()) +
+                        " has no host parameters to train");
         const memory user_w(plain_w_, cpu_engine(), const_cast<float*>(L.weights.data()));
         run(stream_, make_reorder(plain_w_, weights_fwd_.get_desc()), user_w, weights_fwd_);
-        if (weights_bwd_ != weights_fwd_) 
+        if (weights_bwd_ != weights_fwd_)
             run(stream_, make_reorder(plain_w_, weights_bwd_.get_desc()), user_w, weights_bwd_);
         stream_.wait();
         if (bn_) {
@@ -285,9 +297,10 @@ private:
     ChannelBlockedLayout dst_layout_;
 };
 
-const TrainKernelRegistrar registrar("onednn", "convolutional", [](const TrainKernelContext& ctx) -> std::unique_ptr<TrainKernel> {
-    return std::make_unique<ConvTrainKernel>(ctx);
-});
+const TrainKernelRegistrar registrar("onednn", "convolutional",
+                                     [](const TrainKernelContext& ctx) -> std::unique_ptr<TrainKernel> {
+                                         return std::make_unique<ConvTrainKernel>(ctx);
+                                     });
 
 }  // namespace
 }  // namespace yolo9k
