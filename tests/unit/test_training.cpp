@@ -17,6 +17,7 @@
 
 #include "network/network.h"
 #include "support/test_support.h"
+#include "support/training_fixtures.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "data/dataset.h"
@@ -27,22 +28,8 @@ namespace yolo9k {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A small YOLOv2: 5 convs, stride 16, 3 anchors sized for blood cells at 160 px.
-std::string tiny_detector_cfg(int classes, int max_batches, float lr) {
-    std::string s = "[net]\nbatch=4\nsubdivisions=1\nwidth=160\nheight=160\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-                    "learning_rate=" + std::to_string(lr) + "\nburn_in=0\nmax_batches=" + std::to_string(max_batches) +
-                    "\npolicy=constant\nhue=0\nsaturation=1\nexposure=1\n";
-    for (int f : {16, 32, 64, 128})
-        s += "[convolutional]\nbatch_normalize=1\nfilters=" + std::to_string(f) +
-             "\nsize=3\nstride=1\npad=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n";
-    s += "[convolutional]\nbatch_normalize=1\nfilters=128\nsize=3\nstride=1\npad=1\nactivation=leaky\n";
-    s += "[convolutional]\nfilters=" + std::to_string(3 * (5 + classes)) + "\nsize=1\nstride=1\npad=1\nactivation=linear\n";
-    s += "[region]\nanchors=0.7,0.7, 2.2,1.9, 3.8,3.6\nbias_match=1\nclasses=" + std::to_string(classes) +
-         "\ncoords=4\nnum=3\nsoftmax=1\njitter=.2\nrescore=1\nobject_scale=5\nnoobject_scale=1\nclass_scale=1\n"
-         "coord_scale=1\nabsolute=1\nthresh=.6\nrandom=0\n";
-    return s;
-}
+using test::tiny_detector_cfg;
+using test::write_shapes_dataset;
 
 float iou(const Box& a, const Box& b) {
     const float iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1), ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
@@ -64,7 +51,7 @@ TEST(Training, TinyDetectorOverfitsBccdImages) {
     for (auto& id : ids) split += id + "\n";
     test::write_file((dir.path() / "voc/ImageSets/Main/few.txt").string(), split);
     test::write_file(dir.file("bccd.names"), "RBC\nWBC\nPlatelets\n");
-    test::write_file(dir.file("tiny.cfg"), tiny_detector_cfg(3, 400, 0.02f));
+    test::write_file(dir.file("tiny.cfg"), tiny_detector_cfg(3, 300, 0.001f));
 
     TrainOptions o;
     o.dataset = (dir.path() / "voc").string();
@@ -78,9 +65,9 @@ TEST(Training, TinyDetectorOverfitsBccdImages) {
     o.save_every = 0;
     std::vector<float> losses;
     TrainResult r = train_detector(o, [&](const TrainProgress& p) { losses.push_back(p.loss); });
-    ASSERT_EQ(r.iterations, 400);
+    ASSERT_EQ(r.iterations, 300);
     const float first = (losses[0] + losses[1] + losses[2]) / 3;
-    const float last = (losses[397] + losses[398] + losses[399]) / 3;
+    const float last = (losses[297] + losses[298] + losses[299]) / 3;
     RecordProperty("loss_first", std::to_string(first));
     RecordProperty("loss_last", std::to_string(last));
     EXPECT_LT(last, first / 10) << "loss " << first << " -> " << last;
@@ -108,33 +95,6 @@ TEST(Training, TinyDetectorOverfitsBccdImages) {
     }
     RecordProperty("boxes_recovered", std::to_string(found) + "/" + std::to_string(total));
     EXPECT_GE(found, total * 7 / 10) << found << " of " << total << " boxes recovered with IoU > .5";
-}
-
-// Synthetic shapes dataset for the fault tests: no dependency on the shared data.
-void write_shapes_dataset(const test::TempDir& dir, int images) {
-    fs::create_directories(dir.path() / "images");
-    fs::create_directories(dir.path() / "labels");
-    std::string list;
-    cv::RNG rng(3);
-    for (int i = 0; i < images; ++i) {
-        cv::Mat img(96, 128, CV_8UC3, cv::Scalar(40, 40, 40));
-        std::ofstream labels(dir.path() / "labels" / ("s" + std::to_string(i) + ".txt"));
-        for (int k = 0; k < 2; ++k) {
-            int w = rng.uniform(16, 40), h = rng.uniform(16, 40), x = rng.uniform(0, 128 - w), y = rng.uniform(0, 96 - h);
-            int cls = rng.uniform(0, 2);
-            cv::rectangle(img, {x, y, w, h}, cls ? cv::Scalar(255, 0, 0) : cv::Scalar(0, 0, 255), cv::FILLED);
-            labels << cls << ' ' << (x + w / 2.f) / 128 << ' ' << (y + h / 2.f) / 96 << ' ' << w / 128.f << ' ' << h / 96.f << '\n';
-        }
-        const auto path = dir.path() / "images" / ("s" + std::to_string(i) + ".jpg");
-        cv::imwrite(path.string(), img);
-        list += path.string() + "\n";
-    }
-    test::write_file(dir.file("train.txt"), list);
-    test::write_file(dir.file("shapes.names"), "red\nblue\n");
-    test::write_file(dir.file("shapes.data"), "classes = 2\ntrain = " + dir.file("train.txt") + "\nvalid = " +
-                                                  dir.file("train.txt") + "\nnames = " + dir.file("shapes.names") +
-                                                  "\nbackup = " + dir.file("backup") + "\n");
-    test::write_file(dir.file("tiny.cfg"), tiny_detector_cfg(2, 60, 0.01f));
 }
 
 TEST(Training, KilledRunResumesFromLastCheckpoint) {
