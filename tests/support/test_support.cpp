@@ -77,6 +77,12 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
+Network net_from(const std::string& body, int w, int h, int c) {
+    const std::string text = "[net]\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
+                             "\nchannels=" + std::to_string(c) + "\n" + body;
+    return Network::from_cfg(parse_cfg_text(text, "case.cfg"));
+}
+
 CliResult run_cli(const std::string& args) {
     TempDir tmp;
     const std::string out = tmp.file("out"), err = tmp.file("err");

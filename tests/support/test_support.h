@@ -27,6 +27,9 @@ std::string shared_data_dir();
     } while (0)
 bool running_in_ci();
 
+// A network from the sections after [net] (`body`), with the given input shape.
+Network net_from(const std::string& body, int w, int h, int c);
+
 // Random but well-scaled parameters (He-scaled weights, batch-norm statistics near
 // identity) so deep networks keep activations in a sensible range.
 void randomize_weights(Network& net, uint32_t seed);

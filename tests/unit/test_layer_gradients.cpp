@@ -20,11 +20,7 @@
 namespace yolo9k {
 namespace {
 
-Network net_from(const std::string& body, int w, int h, int c) {
-    const std::string text = "[net]\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
-                             "\nchannels=" + std::to_string(c) + "\n" + body;
-    return Network::from_cfg(parse_cfg_text(text, "case.cfg"));
-}
+using test::net_from;
 
 std::string conv(int filters, int size, int stride, int padding, bool bn, const char* act) {
     return "[convolutional]\nfilters=" + std::to_string(filters) + "\nsize=" + std::to_string(size) +

@@ -13,11 +13,7 @@
 namespace yolo9k {
 namespace {
 
-Network net_from(const std::string& body, int w, int h, int c) {
-    const std::string text = "[net]\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
-                             "\nchannels=" + std::to_string(c) + "\n" + body;
-    return Network::from_cfg(parse_cfg_text(text, "case.cfg"));
-}
+using test::net_from;
 
 struct LayerCase {
     const char* name;
