@@ -78,6 +78,8 @@ Action add_eval_command(CLI::App& app) {
         }
         const eval::EvalResult result = eval::evaluate(truth, detections);
         std::cout << eval::format_table(result);
+        // --out first: --json may name a file inside it.
+        if (!o->out_dir.empty()) fs::create_directories(o->out_dir);
         if (!o->json.empty()) {
             std::ofstream f(o->json);
             if (!f) throw Error(o->json + ": cannot open for writing");
