@@ -87,6 +87,17 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     auto ckpt = [&](const std::string& suffix) { return (fs::path(backup) / (name + "_" + suffix + ".weights")).string(); };
     const std::string chart = o.no_chart ? "" : (o.chart.empty() ? (fs::path(backup) / (name + "_chart.png")).string() : o.chart);
 
+    // A run killed mid-write leaves "<file>.tmp.<pid>" behind (never a corrupt checkpoint):
+    // clear this run's leftovers.
+    for (const auto& e : fs::directory_iterator(backup)) {
+        const std::string f = e.path().filename().string();
+        if (f.rfind(name + "_", 0) == 0 && f.find(".tmp.") != std::string::npos) {
+            std::error_code ec;
+            fs::remove(e.path(), ec);
+            if (!ec && !o.quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());
+        }
+    }
+
     // Weights and state.
     SgdOptimizer opt(net);
     TrainState state;
