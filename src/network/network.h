@@ -53,6 +53,7 @@ public:
     Network& operator=(Network&&) noexcept = default;
 
     const NetParams& params() const { return net_; }
+    NetParams& params() { return net_; }  // a trainer's command-line overrides
     Shape input_shape() const { return {net_.channels, net_.height, net_.width}; }
     int size() const { return int(layers_.size()); }
     Layer& layer(int i) { return *layers_.at(i); }

@@ -38,7 +38,7 @@ std::string format_duration(double s) {
 TrainResult train_detector(const TrainOptions& o, std::function<void(const TrainProgress&)> on_progress) {
     if (o.cfg.empty()) throw Error("train: a .cfg is required");
     Network net = Network::from_cfg_file(o.cfg);
-    NetParams& p = const_cast<NetParams&>(net.params());
+    NetParams& p = net.params();
     if (o.batch > 0) p.batch = o.batch;
     if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
     if (o.max_batches > 0) p.max_batches = o.max_batches;
@@ -149,8 +149,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
     TrainExecutor exec(net, o.backend, {mini, o.threads});
-    std::vector<float> grad;
-    region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
+    std::vector<float> grad;  // dLoss/d(head input); region_loss overwrites all of it
+    // `region` stays valid: resizing reshapes layers in place.
+
+    auto save_last = [&] {
+        save_checkpoint(ckpt("last"), net, state, opt);
+        if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
+    };
 
     TrainResult result;
     const auto t_start = Clock::now();
@@ -162,7 +167,6 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (w != net.input_shape().w || h != net.input_shape().h) {
             net.resize(w, h);
             exec.reshape();
-            region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
         }
         exec.zero_grad();
         double loss_sum = 0;
@@ -174,7 +178,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
                             ", expected " + std::to_string(w) + "x" + std::to_string(h));
             exec.forward(batch.images.data());
             const size_t n = size_t(mini) * region->input_shape().size();
-            grad.assign(n, 0.f);
+            grad.resize(n);
             RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
                                              state.seen, grad.data());
             exec.backward(grad.data());
@@ -241,8 +245,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (o.save_every > 0 && state.iteration % o.save_every == 0 && !last_step)
             net.save_weights(ckpt(std::to_string(state.iteration)));
         if ((o.checkpoint_every > 0 && state.iteration % o.checkpoint_every == 0) || last_step || stop_now) {
-            save_checkpoint(ckpt("last"), net, state, opt);
-            if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
+            save_last();
         }
         if (o.map_every > 0 && (state.iteration % o.map_every == 0 || last_step)) {
             // Evaluate at the cfg's size, as `yolo9k eval` would, then restore the training size.
@@ -266,8 +269,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
                 state.best_map = float(map50);
                 net.save_weights(ckpt("best"));
             }
-            save_checkpoint(ckpt("last"), net, state, opt);
-            if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
+            save_last();
         }
         if (stop_now) break;
     }

@@ -123,17 +123,15 @@ TEST(TrainExecutor, BackwardMatchesFiniteDifferences) {
 }
 
 TEST(TrainExecutor, OnednnMatchesReference) {
-    Network net = Network::from_cfg(parse_cfg_text(kTinyYolo, "tiny-yolo.cfg"));
-    test::randomize_weights(net, 6);
+    // One network per backend: a training forward moves the rolling statistics, so each
+    // backend starts from its own identical copy.
+    Network nets[2] = {Network::from_cfg(parse_cfg_text(kTinyYolo, "a.cfg")), Network::from_cfg(parse_cfg_text(kTinyYolo, "b.cfg"))};
     const int batch = 3;
-    const auto input = test::random_vector(size_t(batch) * net.input_shape().size(), 13, 0.f, 1.f);
-    const int head = net.output_layer();
-    const auto r = test::random_vector(size_t(batch) * net.layer(head).input_shape().size(), 14);
-    // Two executors on one network: the rolling statistics move with each forward, so
-    // snapshot the parameters for a fair comparison.
+    const auto input = test::random_vector(size_t(batch) * nets[0].input_shape().size(), 13, 0.f, 1.f);
+    const int head = nets[0].output_layer();
+    const auto r = test::random_vector(size_t(batch) * nets[0].layer(head).input_shape().size(), 14);
     std::vector<std::vector<float>> grads[2];
     std::vector<float> head_in[2];
-    Network nets[2] = {Network::from_cfg(parse_cfg_text(kTinyYolo, "a.cfg")), Network::from_cfg(parse_cfg_text(kTinyYolo, "b.cfg"))};
     for (int k = 0; k < 2; ++k) {
         test::randomize_weights(nets[k], 6);
         TrainExecutor ex(nets[k], k == 0 ? "reference" : "onednn", {batch, 0});
@@ -153,7 +151,7 @@ TEST(TrainExecutor, OnednnMatchesReference) {
         EXPECT_LE(test::max_abs_diff(a.data(), b.data(), a.size()), 1e-3f * std::max(1.f, test::max_abs(a.data(), a.size())))
             << "gradient buffer " << i;
     }
-    for (int i = 0; i < net.size(); ++i)
+    for (int i = 0; i < nets[0].size(); ++i)
         for (size_t b = 0; b < nets[0].layer(i).weight_blobs().size(); ++b) {
             const auto& x = *nets[0].layer(i).weight_blobs()[b].data;
             const auto& y = *nets[1].layer(i).weight_blobs()[b].data;
