@@ -70,7 +70,10 @@ struct Detector::Impl {
                             std::to_string(head->classes) + " (expected one name per class)");
         }
         if (o.batch < 1) throw Error("batch must be at least 1");
-        executor = make_executor(*net, "onednn", {.batch = o.batch, .threads = o.threads, .on_layer_ready = on_layer_ready});
+        executor = make_executor(*net, "onednn", {.batch = o.batch,
+                                                        .threads = o.threads,
+                                                        .conv_algorithm = o.direct_conv ? ConvAlgorithm::direct : ConvAlgorithm::fast,
+                                                        .on_layer_ready = on_layer_ready});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }
 

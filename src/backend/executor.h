@@ -14,10 +14,20 @@ namespace yolo9k {
 
 class Network;
 
+// How the oneDNN backend computes 3x3 stride-1 convolutions.
+enum class ConvAlgorithm {
+    // Winograd (F(4,3) or F(2,3), whichever oneDNN picks) where it is faster, direct elsewhere:
+    // 2-3x fewer multiplications on the 3x3 layers, with a rounding error that grows with the
+    // input channels (see README, "Winograd accuracy").
+    fast,
+    direct,  // direct convolution everywhere: the closest to darknet's arithmetic
+};
+
 struct ExecutorOptions {
     int batch = 1;
     int threads = 0;            // 0: all cores
     bool keep_outputs = false;  // keep every layer's output readable (tests, debugging)
+    ConvAlgorithm conv_algorithm = ConvAlgorithm::fast;
     // Called once a layer's kernel holds its own copy of the parameters, so an
     // inference-only owner can free host weights layer by layer (halves peak memory).
     std::function<void(int layer)> on_layer_ready;

@@ -167,10 +167,13 @@ Action add_bench_command(CLI::App& app) {
                               << " (" << fmt("%.2f", gflop) << " GFLOP/image)\n";
                     std::printf("  %-12s %12s %10s %9s %10s\n", "engine", "ms/image", "GFLOP/s", "% peak", "yolo9k is");
                     const auto input = perf::synthetic_input(batch, in.c, in.w, in.h);
-                    auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads});
-                    const perf::Summary ours = perf::measure([&] { ex->forward(input.data()); },
-                                                            {.warmup = 2, .iterations = o->iterations});
-                    const double ours_ms = ours.median / batch;
+                    const auto time_ours = [&](ConvAlgorithm conv) {
+                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = conv});
+                        return perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations})
+                                   .median / batch;
+                    };
+                    const double ours_ms = time_ours(ConvAlgorithm::fast);
+                    const double direct_ms = time_ours(ConvAlgorithm::direct);
                     if (fps == 0) fps = 1e3 / ours_ms;
                     auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
                         const double gflops = gflop / (ms_per_image / 1e3);
@@ -182,7 +185,8 @@ Action add_bench_command(CLI::App& app) {
                                               {"fraction_of_peak", gflops / peak.gflops_total}};
                     };
                     nlohmann::json entry = {{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"gflop_per_image", gflop}};
-                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, " + std::to_string(threads) + " threads"));
+                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3, " + std::to_string(threads) + " threads"));
+                    entry["engines"].push_back(row("yolo9k-direct", direct_ms, "onednn, direct conv only (--direct-conv)"));
                     for (const auto& engine : engines) {
                         perf::BaselineRunOptions bo{.batch = batch, .width = in.w, .height = in.h, .threads = threads, .engines = {engine}};
                         bo.timing = engine == "darknet"

@@ -29,13 +29,16 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
     test::randomize_weights(net, 21);
     const auto input = test::random_vector(size_t(p.batch) * net.input_shape().size(), 5, -1.f, 1.f);
     auto ref = make_executor(net, "reference", {.batch = p.batch, .keep_outputs = true});
-    auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true});
     ref->forward(input.data());
-    fast->forward(input.data());
-    for (int i = 0; i < net.size(); ++i) {
-        const auto a = ref->layer_output(i), b = fast->layer_output(i);
-        const float tol = 1e-5f * std::max(1.f, test::max_abs(a.data(), a.size()));
-        EXPECT_LE(test::max_abs_diff(a.data(), b.data(), a.size()), tol) << p.name << " layer " << i;
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::fast, ConvAlgorithm::direct}) {
+        const char* algo = algorithm == ConvAlgorithm::fast ? "fast (Winograd)" : "direct";
+        auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true, .conv_algorithm = algorithm});
+        fast->forward(input.data());
+        for (int i = 0; i < net.size(); ++i) {
+            const auto a = ref->layer_output(i), b = fast->layer_output(i);
+            const float tol = 1e-5f * std::max(1.f, test::max_abs(a.data(), a.size()));
+            EXPECT_LE(test::max_abs_diff(a.data(), b.data(), a.size()), tol) << p.name << " " << algo << " layer " << i;
+        }
     }
 }
 
@@ -50,6 +53,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         LayerCase{"conv3x3_bn_leaky", conv(16, 3, 1, true, "leaky"), 13, 11, 3, 2},
         LayerCase{"conv1x1_linear_bias", conv(7, 1, 1, false, "linear"), 9, 9, 20, 1},
+        // >= 16 input channels, 3x3 stride 1: the Winograd kernels (F(4,3) / F(2,3)), activation unfused
+        LayerCase{"conv3x3_winograd_leaky", conv(24, 3, 1, true, "leaky"), 11, 9, 32, 2},
+        LayerCase{"conv3x3_winograd_relu_13x13", conv(64, 3, 1, false, "relu"), 13, 13, 48, 1},
+        LayerCase{"conv3x3_winograd_linear", conv(17, 3, 1, true, "linear"), 7, 12, 16, 3},
+        LayerCase{"winograd_then_1x1_then_maxpool", conv(32, 3, 1, true, "leaky") + conv(16, 1, 1, true, "leaky") + conv(32, 3, 1, true, "leaky") +
+                                                       "[maxpool]\nsize=2\nstride=2\n",
+                  10, 10, 16, 2},
         LayerCase{"conv3x3_stride2_relu", conv(8, 3, 2, true, "relu"), 15, 10, 5, 1},
         LayerCase{"conv_nopad_logistic", conv(4, 3, 1, false, "logistic", 0), 8, 8, 4, 3},
         LayerCase{"maxpool2s2_even", conv(16, 1, 1, false, "linear") + "[maxpool]\nsize=2\nstride=2\n", 12, 12, 3, 2},
@@ -145,13 +155,27 @@ TEST(Convolution, BatchNormFoldingMatchesUnfolded) {
 }
 
 TEST(Executor, BlockedLayoutsNeedNoReordersBetweenLayers) {
-    // Only the network input (3 channels, plain) may be converted; everything after it
-    // stays in oneDNN's layout until the region head.
+    // Everything after the network input stays in oneDNN's layout until the region head.
+    // Fast: the first conv reads the plain input itself, 0 conversions; direct: brgconv
+    // converts the input to nhwc, 1.
     Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-voc.cfg"), {.width = 128, .height = 128});
     test::randomize_weights(net, 1);
-    auto ex = make_executor(net, "onednn");
-    const std::string d = ex->describe();
-    EXPECT_NE(d.find("layout reorders between layers: 1;"), std::string::npos) << d;
+    const std::string fast = make_executor(net, "onednn")->describe();
+    EXPECT_NE(fast.find("layout reorders between layers: 0;"), std::string::npos) << fast;
+    const std::string direct = make_executor(net, "onednn", {.conv_algorithm = ConvAlgorithm::direct})->describe();
+    EXPECT_NE(direct.find("layout reorders between layers: 1;"), std::string::npos) << direct;
+}
+
+TEST(Executor, FastUsesWinogradOnThe3x3LayersOnly) {
+    // yolov2-tiny-voc: 9 convolutions; the first (3 input channels) and the last (1x1) stay direct.
+    Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-tiny-voc.cfg"), {.width = 96, .height = 96});
+    test::randomize_weights(net, 1);
+    const std::string d = make_executor(net, "onednn")->describe();
+    size_t wino = 0;
+    for (size_t at = d.find("wino"); at != std::string::npos; at = d.find("wino", at + 1)) ++wino;
+    EXPECT_EQ(wino, 7u) << d;
+    EXPECT_EQ(make_executor(net, "onednn", {.conv_algorithm = ConvAlgorithm::direct})->describe().find("wino"),
+              std::string::npos);
 }
 
 TEST(Executor, UnknownBackendAndBadBatch) {

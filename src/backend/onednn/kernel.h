@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/executor.h"
 #include "layer/layer.h"
 
 namespace yolo9k::onednn {
@@ -24,6 +25,7 @@ struct KernelContext {
     const Layer& layer;
     std::vector<memory::desc> src;  // layouts of the inputs as their producers write them
     int batch = 1;
+    ConvAlgorithm conv_algorithm = ConvAlgorithm::fast;
     // Attributes every primitive uses: a user-managed scratchpad shared by all kernels.
     dnnl::primitive_attr attr() const {
         dnnl::primitive_attr a;

@@ -43,7 +43,7 @@ public:
         std::vector<int> owner(n);  // which layer's buffer holds this layer's output
         for (int i = 0; i < n; ++i) {
             const Layer& layer = net.layer(i);
-            KernelContext ctx{engine_, layer, {}, batch_};
+            KernelContext ctx{engine_, layer, {}, batch_, o.conv_algorithm};
             for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
             const KernelFactory* f = find_kernel(std::string(layer.type()));
             kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));

@@ -1,11 +1,24 @@
 // Convolution on oneDNN: batch norm folded into weights and bias once, the activation
-// fused as a post-op, weights reordered once into the layout the chosen kernel wants.
+// fused as a post-op (Winograd: a separate pass), weights reordered once into the layout the chosen kernel wants.
+#include <algorithm>
+
 #include "backend/onednn/kernel.h"
 #include "core/error.h"
 #include "layer/convolutional.h"
 
 namespace yolo9k::onednn {
 namespace {
+
+dnnl::post_ops activation_post_ops(Activation activation) {
+    dnnl::post_ops ops;
+    switch (activation) {
+        case Activation::linear: break;
+        case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f); break;
+        case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+        case Activation::logistic: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    }
+    return ops;
+}
 
 class ConvKernel final : public Kernel {
 public:
@@ -21,25 +34,52 @@ public:
                                     (out.w - 1) * L.stride + L.size - in.w - L.padding};
         const auto f32 = memory::data_type::f32;
 
-        dnnl::primitive_attr attr = ctx.attr();
-        dnnl::post_ops ops;
-        switch (L.activation) {
-            case Activation::linear: break;
-            case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f); break;
-            case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
-            case Activation::logistic: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
-        }
-        attr.set_post_ops(ops);
+        // With Winograd in the network every convolution works on the 16-channel-blocked
+        // layout those kernels use, so activations flow between layers without reorders
+        // (left to choose, the direct 1x1 kernels would pick nhwc and force a conversion
+        // at every change). Direct-only networks let oneDNN choose (brgconv on nhwc).
+        const bool blocked = ctx.conv_algorithm == ConvAlgorithm::fast;
+        const memory::desc src_md = blocked && !is_plain_nchw(ctx.src[0]) ? ctx.src[0] : memory::desc(src_dims, f32, tag::any);
+        const memory::desc dst_md(dst_dims, f32, blocked ? tag::nChw16c : tag::any);
+        const auto algorithm_for = [&](dnnl::algorithm a) {
+            return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, a, src_md,
+                                                   memory::desc(w_dims, f32, tag::any), memory::desc({L.filters}, f32, tag::x),
+                                                   dst_md, strides, pad_l, pad_r);
+        };
+        dnnl::primitive_attr fused = ctx.attr();
+        fused.set_post_ops(activation_post_ops(L.activation));
 
-        dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, memory::desc(src_dims, f32, tag::any),
-            memory::desc(w_dims, f32, tag::any), memory::desc({L.filters}, f32, tag::x), memory::desc(dst_dims, f32, tag::any),
-            strides, pad_l, pad_r);
-        pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, ctx.engine);
+        // Winograd pays off on 3x3 stride-1 layers with enough input channels to amortise
+        // its transforms (on the 3-channel first layer direct is 2x faster). oneDNN 2.x's
+        // Winograd kernels accept no eltwise post-op, so the activation then runs as a
+        // separate in-place pass over the output.
+        const bool try_winograd = ctx.conv_algorithm == ConvAlgorithm::fast && L.size == 3 && L.stride == 1 &&
+                                  in.c >= 16 && L.activation != Activation::logistic;
+        if (try_winograd) {
+            try {
+                pd_ = dnnl::convolution_forward::primitive_desc(algorithm_for(dnnl::algorithm::convolution_winograd),
+                                                                ctx.attr(), ctx.engine);
+                if (L.activation != Activation::linear) {
+                    const float alpha = L.activation == Activation::leaky ? 0.1f : 0.f;
+                    const dnnl::eltwise_forward::primitive_desc act(
+                        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu,
+                                                    pd_.dst_desc(), alpha),
+                        ctx.attr(), ctx.engine);
+                    activation_ = dnnl::eltwise_forward(act);
+                    activation_scratchpad_ = act.scratchpad_desc().get_size();
+                }
+            } catch (const dnnl::error&) {  // no Winograd kernel for this shape or CPU
+                pd_ = {};
+                activation_ = {};
+            }
+        }
+        if (!pd_) pd_ = dnnl::convolution_forward::primitive_desc(algorithm_for(dnnl::algorithm::convolution_direct), fused,
+                                                                  ctx.engine);
         conv_ = dnnl::convolution_forward(pd_);
         dst = pd_.dst_desc();
         scratchpad_bytes = pd_.scratchpad_desc().get_size();
-        impl = std::string("onednn conv ") + pd_.impl_info_str();
+        scratchpad_bytes = std::max(scratchpad_bytes, activation_scratchpad_);
+        impl = std::string("onednn conv ") + pd_.impl_info_str() + (activation_ ? " + eltwise" : "");
 
         // The producer's layout differs from what this kernel wants (the network input,
         // typically): convert on the way in.
@@ -68,16 +108,21 @@ public:
                  {DNNL_ARG_BIAS, bias_},
                  {DNNL_ARG_DST, d},
                  {DNNL_ARG_SCRATCHPAD, scratch}};
+        activation_args_ = {{DNNL_ARG_SRC, d}, {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, scratch}};
     }
 
     void execute(dnnl::stream& s) override {
         if (src_reorder_) src_reorder_.execute(s, src_, src_converted_);
         conv_.execute(s, args_);
+        if (activation_) activation_.execute(s, activation_args_);
     }
 
 private:
     dnnl::convolution_forward::primitive_desc pd_;
     dnnl::convolution_forward conv_;
+    dnnl::eltwise_forward activation_;  // only when the activation is not fused as a post-op
+    std::unordered_map<int, memory> activation_args_;
+    size_t activation_scratchpad_ = 0;
     dnnl::reorder src_reorder_;
     memory src_, src_converted_, weights_, bias_;
     std::unordered_map<int, memory> args_;
