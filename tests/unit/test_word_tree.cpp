@@ -165,6 +165,23 @@ TEST(WordTree, GroupSoftmaxBackwardMatchesFiniteDifferences) {
     }
 }
 
+// The lanes forms (all cells of a [region] at once) equal one strided call per lane.
+TEST(WordTree, LanesFormsEqualPerLaneCalls) {
+    const WordTree t = parse_word_tree(kSmallTree, "small.tree");
+    const int lanes = 5;
+    const size_t n = size_t(t.size()) * lanes;
+    const std::vector<float> x = test::random_vector(n, 11, -3, 3), r = test::random_vector(n, 12);
+    std::vector<float> y_lanes(n), y_each(n), dx_lanes(n, .5f), dx_each(n, .5f);
+    tree_softmax_lanes(t, x.data(), y_lanes.data(), lanes, .7f);
+    tree_softmax_backward_lanes(t, y_lanes.data(), r.data(), dx_lanes.data(), lanes, .7f);
+    for (int l = 0; l < lanes; ++l) {
+        tree_softmax(t, x.data() + l, y_each.data() + l, lanes, .7f);
+        tree_softmax_backward(t, y_each.data() + l, r.data() + l, dx_each.data() + l, lanes, .7f);
+    }
+    EXPECT_EQ(y_lanes, y_each);
+    for (size_t i = 0; i < n; ++i) EXPECT_NEAR(dx_lanes[i], dx_each[i], 1e-6) << i;
+}
+
 TEST(WordTree, HierarchyProductsByHand) {
     const WordTree t = parse_word_tree(kSmallTree, "small.tree");
     const std::vector<float> expected = {.7f, .3f, .42f, .21f, .07f, .24f, .06f, .378f, .042f};
