@@ -13,6 +13,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "backend/executor.h"
 #include "detect/letterbox.h"
 #include "darknet.h"
 #include "darknet_oracle.h"
@@ -82,6 +83,38 @@ TEST(WordTreeDarknet, HierarchyProductsAndTopPredictionMatch) {
     std::cout << "top-down predictions compared: " << compared << ", mean depth reached "
               << double(depth_sum) / compared << std::endl;
     EXPECT_GT(depth_sum, compared);  // the descents do go below the roots
+}
+
+// A classifier's [softmax] with tree= (darknet9000.cfg at 224, random weights): darknet's
+// CPU forward_softmax_layer uses the right strides here, so its output is the oracle.
+TEST(WordTreeDarknet, Darknet9000SoftmaxTreeOutputMatches) {
+    test::TempDir dir;
+    const int size = 224;
+    const std::string cfg = dir.file("darknet9000.cfg"), weights = dir.file("random.weights");
+    test::write_darknet_cfg(test::darknet_cfg("darknet9000.cfg"), cfg, size, size, 1);
+    Network net = Network::from_cfg_file(cfg);
+    test::randomize_weights(net, 90);
+    net.save_weights(weights);
+    const std::vector<float> input = test::random_vector(net.input_shape().size(), 91, 0.f, 1.f);
+    auto exec = make_executor(net, "onednn", {.batch = 1, .threads = 2});
+    exec->forward(input.data());
+    test::DarknetNet dn(cfg, weights, 1);
+    ASSERT_EQ(dn.output_size(), 9418u);
+    const std::vector<float> theirs = dn.predict(input.data());
+    const float* ours = exec->output();
+    for (size_t i = 0; i < theirs.size(); ++i) ASSERT_TRUE(std::isfinite(theirs[i]) && std::isfinite(ours[i])) << i;
+    const float max_value = test::max_abs(theirs.data(), theirs.size());
+    const float max_diff = test::max_abs_diff(ours, theirs.data(), theirs.size());
+    std::cout << "darknet9000@" << size << " [softmax] tree output: max|diff| " << max_diff << ", max|value| "
+              << max_value << ", ratio " << max_diff / max_value << std::endl;
+    EXPECT_LE(max_diff, 1e-4f * max_value);
+    // Each sibling group sums to 1.
+    const WordTree tree = load_word_tree(nine_k("9k.tree"));
+    for (int g = 0; g < tree.groups(); ++g) {
+        double sum = 0;
+        for (int i = 0; i < tree.group_size[g]; ++i) sum += ours[tree.group_offset[g] + i];
+        ASSERT_NEAR(sum, 1.0, 1e-4) << g;
+    }
 }
 
 struct Found {
