@@ -30,6 +30,13 @@ struct DetectorOptions {
     // Direct convolution everywhere instead of Winograd on the 3x3 layers: about 1.5x slower,
     // arithmetic closest to darknet's (the Winograd rounding error is in the README).
     bool direct_conv = false;
+    // YOLO9000 ([region] tree=). Without a map each box gets the most specific class whose
+    // descent from the root stays above `hier` (darknet's -hier), named from `names`, by
+    // default the .names beside the .tree (9k.tree -> 9k.names). With `map` (a file such
+    // as coco9k.map, or "cfg" for the [region]'s own map=) the classes are the map's lines,
+    // scored objectness x Pr(node), as darknet's `detector valid` with a map.
+    float hier = .5f;
+    std::string map;
 };
 
 class Detector {

@@ -3,10 +3,12 @@
 // (t_w, t_h stay raw: b_w = p_w e^{t_w} is applied when boxes are decoded).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "layer/layer.h"
+#include "tree/word_tree.h"
 
 namespace yolo9k {
 
@@ -27,7 +29,12 @@ public:
     int classes = 20, coords = 4, num = 1;
     std::vector<float> anchors;  // (w, h) pairs in grid cells
     bool softmax = false;
-    std::string tree_file, map_file;  // YOLO9000 WordTree (hierarchical softmax)
+    std::string tree_file, map_file;  // YOLO9000 WordTree (hierarchical softmax), as written in the cfg
+    // Loaded when the cfg is parsed. With a tree the classes are its nodes and get a
+    // softmax per sibling group (Pr(node | parent)); class_map (map=, e.g. coco9k.map)
+    // gives the tree node of each dataset class, empty without map=.
+    std::shared_ptr<const WordTree> tree;
+    std::vector<int> class_map;
 
     // Training parameters (consumed by the trainer).
     bool bias_match = false, rescore = false, absolute = false, random = false;
