@@ -1,0 +1,151 @@
+// Classifier training against Debian's libdarknet: one training step (train_network) of a
+// tiny Darknet-19-shaped classifier (conv + BN + leaky, maxpool, 1x1 conv head, avgpool,
+// softmax, cost) from the same weights, input and labels. Checks what darknet's
+// softmax + [cost] pair feeds back (softmax delta = (1 + scale)(t - p): the cost's L2 delta
+// added to softmax_x_ent's, no softmax Jacobian), the loss it reports, and every weight,
+// bias, BN scale and rolling statistic after the SGD update.
+#include <darknet.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/train_executor.h"
+#include "network/network.h"
+#include "support/test_support.h"
+#include "train/classifier_loss.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+
+namespace {
+
+using namespace yolo9k;
+using namespace yolo9k::test;
+
+constexpr int kSize = 16, kBatch = 4, kClasses = 5;
+
+struct OracleCase {
+    float cost_scale;
+    bool batch_normalize;
+    // Batch norm in training normalises with the biased variance and sqrt(var + 1e-5), as
+    // oneDNN does (layer/convolutional.h); darknet uses the unbiased variance and
+    // sqrt(var) + 1e-6. Over the 1024 values per filter here that moves the softmax output
+    // by ~2e-4, so the BN case has looser bounds; the plain case isolates the loss path.
+    float prob_tolerance;
+};
+void PrintTo(const OracleCase& c, std::ostream* os) { *os << "scale " << c.cost_scale << (c.batch_normalize ? " bn" : ""); }
+
+std::string cfg_text(float cost_scale, bool batch_normalize) {
+    return "[net]\nbatch=" + std::to_string(kBatch) + "\nsubdivisions=1\nwidth=" + std::to_string(kSize) +
+           "\nheight=" + std::to_string(kSize) +
+           "\nchannels=3\nmomentum=0.9\ndecay=0.0005\nlearning_rate=0.1\npolicy=constant\nmax_batches=10\n"
+           "[convolutional]\nbatch_normalize=" + std::to_string(int(batch_normalize)) + "\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+           "[maxpool]\nsize=2\nstride=2\n"
+           "[convolutional]\nfilters=" + std::to_string(kClasses) + "\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+           "[avgpool]\n[softmax]\ngroups=1\n[cost]\nscale=" + std::to_string(cost_scale) + "\n";
+}
+
+std::vector<float> weights_floats(const std::string& path) {
+    const std::string bytes = read_file(path);
+    const size_t header = 20;  // version 0.2: 3 x int32 + uint64 seen
+    std::vector<float> v((bytes.size() - header) / sizeof(float));
+    std::memcpy(v.data(), bytes.data() + header, v.size() * sizeof(float));
+    return v;
+}
+
+class ClassifierDarknetOracle : public ::testing::TestWithParam<OracleCase> {};
+
+TEST_P(ClassifierDarknetOracle, OneTrainingStepMatchesLibdarknet) {
+    const OracleCase& oc = GetParam();
+    const float cost_scale = oc.cost_scale;
+    TempDir tmp;
+    const std::string cfg = tmp.file("cls.cfg");
+    write_file(cfg, cfg_text(cost_scale, oc.batch_normalize));
+    Network net = Network::from_cfg_file(cfg);
+    randomize_weights(net, 77);
+    const std::string w0 = tmp.file("w0.weights");
+    net.save_weights(w0);
+    const std::vector<float> input = random_vector(size_t(kBatch) * net.input_shape().size(), 5, 0.f, 1.f);
+    const std::vector<int> labels = {0, 3, 4, 3};
+
+    // Ours: forward, loss, backward, SGD step.
+    const ClassifierLossSpec spec = classifier_loss_spec(net);
+    ASSERT_TRUE(spec.has_cost);
+    ASSERT_EQ(spec.classes, kClasses);
+    SgdOptimizer opt(net);
+    TrainExecutor exec(net, "onednn", {kBatch, 1});
+    exec.zero_grad();
+    exec.forward(input.data());
+    const std::vector<float> probs(exec.output(), exec.output() + kBatch * kClasses);
+    std::vector<float> grad(kBatch * kClasses);
+    const ClassifierLossStats st = classifier_loss(spec, probs.data(), labels, grad.data());
+    exec.backward(grad.data());
+    opt.step(exec.gradients(), learning_rate_at(net.params(), 0), net.params().momentum, net.params().decay, kBatch);
+    net.header().seen = kBatch;
+    const std::string ours_w = tmp.file("ours.weights");
+    net.save_weights(ours_w);
+
+    // Darknet: train_network on the same batch.
+    std::string cfg_c = cfg, w0_c = w0;
+    network* dn = parse_network_cfg(cfg_c.data());
+    load_weights(dn, w0_c.data());
+    ASSERT_EQ(dn->batch, kBatch);
+    ASSERT_EQ(dn->inputs, int(net.input_shape().size()));
+    std::vector<float> y(kBatch * kClasses, 0.f);
+    for (int b = 0; b < kBatch; ++b) y[b * kClasses + labels[b]] = 1;
+    std::vector<float*> xrows(kBatch), yrows(kBatch);
+    std::vector<float> xcopy = input;
+    for (int b = 0; b < kBatch; ++b) {
+        xrows[b] = xcopy.data() + size_t(b) * dn->inputs;
+        yrows[b] = y.data() + size_t(b) * kClasses;
+    }
+    data d{};
+    d.X = {kBatch, dn->inputs, xrows.data()};
+    d.y = {kBatch, kClasses, yrows.data()};
+    d.shallow = 1;
+    const float dn_loss = train_network(dn, d);
+    const int softmax_index = dn->n - 2;
+    ASSERT_EQ(dn->layers[softmax_index].type, SOFTMAX);
+    std::vector<float> dn_softmax_delta(dn->layers[softmax_index].delta,
+                                        dn->layers[softmax_index].delta + kBatch * kClasses);
+    std::vector<float> dn_probs(dn->layers[softmax_index].output, dn->layers[softmax_index].output + kBatch * kClasses);
+    const std::string dn_w = tmp.file("darknet.weights");
+    std::string dn_w_c = dn_w;
+    save_weights(dn, dn_w_c.data());
+    free_network(dn);
+
+    // The softmax outputs agree, and darknet's delta (a negative gradient) is -our gradient.
+    const float prob_diff = max_abs_diff(probs.data(), dn_probs.data(), probs.size());
+    EXPECT_LT(prob_diff, oc.prob_tolerance);
+    float max_delta_err = 0;
+    for (size_t i = 0; i < grad.size(); ++i) {
+        max_delta_err = std::max(max_delta_err, std::fabs(grad[i] + dn_softmax_delta[i]));
+        const float t = float(i % kClasses == size_t(labels[i / kClasses]));
+        EXPECT_NEAR(dn_softmax_delta[i], (1 + cost_scale) * (t - dn_probs[i]), 1e-5f) << "darknet's delta rule, i=" << i;
+    }
+    EXPECT_LT(max_delta_err, 2 * (1 + cost_scale) * oc.prob_tolerance);
+    // Darknet's reported loss: the mean of the softmax and cost layers' costs, per image.
+    EXPECT_NEAR(st.loss / kBatch, dn_loss, 10 * oc.prob_tolerance * std::max(1.f, std::fabs(dn_loss)));
+
+    const std::vector<float> a = weights_floats(ours_w), b = weights_floats(dn_w), w_before = weights_floats(w0);
+    ASSERT_EQ(a.size(), b.size());
+    float max_diff = 0, max_val = 0, max_change = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(a[i] - b[i]));
+        max_val = std::max(max_val, std::fabs(b[i]));
+        max_change = std::max(max_change, std::fabs(b[i] - w_before[i]));
+    }
+    std::printf("cost scale %g%s: max|softmax diff| %.2g, loss ours %.6f darknet %.6f; max|delta diff| %.2g; weights after one step: "
+                "max|diff| %.3g (max|value| %.3g, max|change| %.3g)\n",
+                cost_scale, oc.batch_normalize ? " (BN)" : "", prob_diff, st.loss / kBatch, dn_loss, max_delta_err, max_diff, max_val, max_change);
+    EXPECT_GT(max_change, 1e-4f) << "the step changed nothing: the comparison would be vacuous";
+    EXPECT_LT(max_diff, (oc.batch_normalize ? 2e-3f : 1e-4f) * max_change + 1e-6f) << "weights after one step differ from darknet's";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ClassifierDarknetOracle,
+                         ::testing::Values(OracleCase{1.f, false, 1e-5f}, OracleCase{0.5f, false, 1e-5f},
+                                           OracleCase{1.f, true, 1e-3f}));
+
+}  // namespace
