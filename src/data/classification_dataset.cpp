@@ -139,7 +139,7 @@ ClassificationDataset load_classification_dataset(const std::string& path, const
         const std::string want = split.empty() ? "train" : split;
         const bool has_split = fs::is_directory(fs::path(path) / want);
         if (!has_split && want != "train") throw Error(path + ": no '" + want + "' folder");
-        return load_class_folders(path, has_split ? split : "", labels);
+        return load_class_folders(path, has_split ? want : "", labels);
     }
     if (!fs::exists(path)) throw Error(path + ": no such file or folder");
     if (labels.empty()) throw Error(path + ": a list file needs a labels file (--labels)");
