@@ -1,4 +1,5 @@
 // `yolo9k classifier train|predict|valid` (darknet's `classifier` commands).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -56,7 +57,7 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
     sub->add_option("--max-batches", o->max_batches, "override [net] max_batches");
     sub->add_option("--learning-rate", o->learning_rate, "override [net] learning_rate");
     sub->add_option("--burn-in", o->burn_in, "override [net] burn_in");
-    sub->add_option("--size", o->size, "input side (default: the cfg's width; e.g. 448 for the high-resolution fine-tune)");
+    sub->add_option("--size", o->size, "input side (default: the cfg's width); min_crop/max_crop scale with it");
     sub->add_flag("!--no-augment", o->augment, "no crop/flip/HSV augmentation (centre crop only)");
     sub->add_option("--checkpoint-every", o->checkpoint_every, "write <name>_last.weights every N steps");
     sub->add_option("--save-every", o->save_every, "keep <name>_<step>.weights every N steps");
@@ -133,6 +134,7 @@ int run_valid(const ValidOptions& o) {
     const ClassificationDataset ds = load_classification_dataset(o.data, o.split, o.labels);
     int top = o.top;
     if (top <= 0) top = fs::path(o.data).extension() == ".data" ? read_classification_data_file(o.data).top : 5;
+    top = std::min(top, c.classes());
     const ClassifierValidation v = validate_classifier(c, ds, top);
     for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
     std::printf("%-24s %7s %7s %7s\n", "class", "images", "top-1", ("top-" + std::to_string(top)).c_str());

@@ -3,6 +3,7 @@
 #include "train/classifier_trainer.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -40,10 +41,17 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
                                        std::function<void(const ClassifierTrainProgress&)> on_progress) {
     if (o.cfg.empty()) throw Error("classifier train: a .cfg is required");
     if (o.data.empty()) throw Error("classifier train: give a .data file, a class-folder root or a list file");
-    NetworkOptions no;
-    if (o.size > 0) no.width = no.height = o.size;
-    Network net = Network::from_cfg_file(o.cfg, no);
+    Network net = Network::from_cfg_file(o.cfg);
     NetParams& p = net.params();
+    // The crop range is in pixels of the cfg's input; another --size scales it along (so a
+    // reduced run sees the same relative crops darknet would at the cfg's size).
+    ClassifierAugmentOptions augment = classifier_augment_options_from(p);
+    if (o.size > 0 && o.size != p.width) {
+        const double k = double(o.size) / p.width;
+        augment.min_crop = std::max(o.size, int(std::lround(augment.min_crop * k)));
+        augment.max_crop = std::max(augment.min_crop, int(std::lround(augment.max_crop * k)));
+        net.resize(o.size, o.size);
+    }
     if (o.batch > 0) p.batch = o.batch;
     if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
     if (o.max_batches > 0) p.max_batches = o.max_batches;
@@ -70,6 +78,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         if (top <= 0) top = f.top;
     }
     if (top <= 0) top = 5;
+    top = std::min(top, spec.classes);
     ClassificationDataset data = load_classification_dataset(o.data, "train", o.labels_file);
     if (data.images.empty()) throw Error(o.data + ": the training set is empty");
     if (int(data.class_names.size()) != spec.classes)
@@ -136,7 +145,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     lopt.size = p.width;
     lopt.threads = o.loader_threads;
     lopt.seed = state.seed;
-    lopt.augment = classifier_augment_options_from(p);
+    lopt.augment = augment;
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
     lopt.first_batch = state.iteration * p.subdivisions;
