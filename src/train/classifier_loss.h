@@ -1,5 +1,6 @@
-// The loss darknet trains its classifiers with: a [softmax] layer followed by a [cost]
-// layer (darknet19.cfg, darknet19_448.cfg, tiny.cfg).
+// The loss darknet trains its classifiers with: a [softmax] layer, optionally followed by
+// a [cost] layer. (Debian's darknet19.cfg, darknet19_448.cfg and tiny.cfg end in [softmax]
+// alone; a [cost] after it is common in other classifier cfgs and changes the gradient.)
 //
 // Darknet's deltas are negative gradients. With one-hot truth t and softmax output p:
 //   - the softmax layer, given a truth, sets its delta to t - p (softmax_x_ent: the
@@ -7,11 +8,11 @@
 //   - the [cost] layer (type sse) computes (t - p)^2 on the softmax output and its backward
 //     ADDS scale * (t - p) to the softmax layer's delta - with no softmax Jacobian;
 //   - the softmax backward then copies its delta unchanged to the layer below.
-// So the gradient reaching the logits is (1 + scale) (p - t): 2 (p - t) for the shipped
-// cfgs. We replicate that exactly (the oracle test checks one training step's weight
-// update against libdarknet). Without a [cost] layer it is the plain p - t.
-// The loss printed is darknet's: the mean of the two layers' costs (cross-entropy sum and
-// squared-error sum), per image.
+// So the gradient reaching the logits is (1 + scale) (p - t), 2 (p - t) with the default
+// scale; without a [cost] layer it is the plain p - t. We replicate both exactly (the
+// oracle test checks one training step's deltas, loss and weight update against libdarknet).
+// The loss printed is darknet's: the mean over the layers that have a cost (cross-entropy
+// sum, and the squared-error sum when [cost] is there), per image.
 #pragma once
 
 #include <vector>

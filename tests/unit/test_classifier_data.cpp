@@ -312,6 +312,19 @@ TEST(ClassifierLoss, SoftmaxCostGradientAsDarknet) {
     }
 }
 
+// Debian's darknet19, darknet19_448 and tiny cfgs end in [softmax] with no [cost] layer:
+// darknet trains them with the plain cross-entropy gradient p - t.
+TEST(ClassifierLoss, DarknetsClassifierCfgsEndInSoftmax) {
+    for (const char* cfg : {"darknet19.cfg", "darknet19_448.cfg", "tiny.cfg"}) {
+        const Network net = Network::from_cfg_file(test::darknet_cfg(cfg));
+        const ClassifierLossSpec spec = classifier_loss_spec(net);
+        EXPECT_EQ(spec.classes, 1000) << cfg;
+        EXPECT_FALSE(spec.has_cost) << cfg;
+    }
+    const Network detector = Network::from_cfg_file(test::darknet_cfg("yolov2-tiny-voc.cfg"));
+    EXPECT_NE(error_of([&] { classifier_loss_spec(detector); }).find("must end in [softmax]"), std::string::npos);
+}
+
 // ---- metrics --------------------------------------------------------------------------
 
 TEST(ClassificationMetrics, TopKAsDarknetsValid) {

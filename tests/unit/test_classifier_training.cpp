@@ -25,10 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // A small Darknet-19-shaped classifier: conv/BN/leaky + maxpool, a 1x1 conv head with one
-// filter per class, global average pool, softmax, cost (darknet19.cfg's tail).
+// filter per class, global average pool, softmax (darknet19.cfg's tail).
 std::string tiny_classifier_cfg(int classes, int max_batches) {
     return "[net]\nbatch=32\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-           "learning_rate=0.05\npolicy=poly\npower=4\nburn_in=10\nmax_batches=" + std::to_string(max_batches) +
+           "learning_rate=0.1\npolicy=poly\npower=4\nburn_in=10\nmax_batches=" + std::to_string(max_batches) +
            "\nmin_crop=32\nmax_crop=40\nangle=7\naspect=.9\nhue=.05\nsaturation=1.3\nexposure=1.3\n"
            "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
            "[maxpool]\nsize=2\nstride=2\n"
@@ -36,7 +36,7 @@ std::string tiny_classifier_cfg(int classes, int max_batches) {
            "[maxpool]\nsize=2\nstride=2\n"
            "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
            "[convolutional]\nfilters=" + std::to_string(classes) + "\nsize=1\nstride=1\npad=1\nactivation=linear\n"
-           "[avgpool]\n[softmax]\ngroups=1\n[cost]\n";
+           "[avgpool]\n[softmax]\ngroups=1\n";
 }
 
 // DIR/{train,valid}/<class>/*.jpg: up to `per_class` crops per class from each BCCD split.
