@@ -2,8 +2,8 @@
 // and darknet's `classifier valid` accuracy over a labelled set.
 //
 // Inputs are prepared as darknet does: `predict` letterboxes the image to the network size
-// (predict_classifier calls letterbox_image); `valid` resizes the shorter side to the
-// network size and takes the centre crop (validate_classifier_single: resize_min + crop).
+// (predict_classifier calls letterbox_image); `valid` takes the central square of the image
+// and resizes it to the network size (validate_classifier_single: center_crop_image).
 #pragma once
 
 #include <functional>

@@ -179,8 +179,8 @@ Action add_classifier_command(CLI::App& app) {
 
     auto val = std::make_shared<ValidOptions>();
     CLI::App* v = cls->add_subcommand("valid", "Top-1 / top-k accuracy on a labelled set (darknet's `classifier valid`)");
-    v->footer("Each image is resized so its shorter side is the network size and centre-cropped, as darknet's "
-              "validate_classifier_single does. Prints per-class and overall accuracy; unreadable images are named "
+    v->footer("Each image's central square is resized to the network size, as darknet's "
+              "validate_classifier_single (center_crop_image) does. Prints per-class and overall accuracy; unreadable images are named "
               "and skipped (exit 1).");
     v->add_option("--data", val->data, kDataHelp)->required();
     v->add_option("--split", val->split, "train or valid (default valid; a folder without DIR/valid is used whole)");

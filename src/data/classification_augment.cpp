@@ -107,18 +107,11 @@ void augment_classification(const cv::Mat& bgr, int size, const ClassifierAugmen
 
 void center_crop_input(const cv::Mat& bgr, int size, float* dst) {
     check_image(bgr, size);
-    // darknet's resize_min: integer arithmetic on the longer side.
-    int w = size, h = size;
-    if (bgr.cols < bgr.rows) h = std::max(size, bgr.rows * size / bgr.cols);
-    else w = std::max(size, bgr.cols * size / bgr.rows);
-    std::vector<float> resized(size_t(3) * w * h);
-    darknet_resize_into(bgr, w, h, resized.data(), w, w * h);
-    const int x0 = (w - size) / 2, y0 = (h - size) / 2;
-    for (int ch = 0; ch < 3; ++ch)
-        for (int y = 0; y < size; ++y) {
-            const float* src = resized.data() + size_t(ch) * w * h + size_t(y + y0) * w + x0;
-            std::copy(src, src + size, dst + (size_t(ch) * size + y) * size);
-        }
+    // darknet's center_crop_image: the central square of side min(w, h) (integer offsets),
+    // then resize_image to size x size.
+    const int side = std::min(bgr.cols, bgr.rows);
+    const cv::Mat square = bgr(cv::Rect((bgr.cols - side) / 2, (bgr.rows - side) / 2, side, side)).clone();
+    darknet_resize_into(square, size, size, dst, size, size * size);
 }
 
 }  // namespace yolo9k

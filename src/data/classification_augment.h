@@ -47,8 +47,8 @@ void augment_classification(const cv::Mat& bgr, int size, const ClassifierAugmen
 // The same with fixed draws (tests).
 void apply_classifier_augmentation(const cv::Mat& bgr, int size, const ClassifierAugmentDraw& draw, float* dst);
 
-// `classifier valid`'s input (darknet's validate_classifier_single): resize so the shorter
-// side is `size` (darknet's resize_min + resize_image), then the centre size x size crop.
+// `classifier valid`'s input (darknet's validate_classifier_single, center_crop_image): the
+// central square of the image (side = the shorter side), resized to size x size.
 void center_crop_input(const cv::Mat& bgr, int size, float* dst);
 
 }  // namespace yolo9k

@@ -8,9 +8,18 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "classify/classifier.h"
+#include "data/classification_augment.h"
+#include "data/classification_dataset.h"
+#include "io/image_reader.h"
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "backend/train_executor.h"
 #include "network/network.h"
@@ -148,6 +157,83 @@ TEST_P(ClassifierDarknetOracle, OneTrainingStepMatchesLibdarknet) {
                 oc.batch_normalize ? " (BN)" : "", prob_diff, st.loss / kBatch, dn_loss, max_delta_err, max_diff, max_val, max_change);
     EXPECT_GT(max_change, 1e-4f) << "the step changed nothing: the comparison would be vacuous";
     EXPECT_LT(max_diff, (oc.batch_normalize ? 2e-3f : 1e-4f) * max_change + 1e-6f) << "weights after one step differ from darknet's";
+}
+
+// The darknet binary's `classifier predict` and `classifier valid` on the same network and
+// images: the same probabilities (so the same input preparation: letterbox for predict,
+// resize_min + centre crop for valid) and the same top-1 / top-k.
+std::string run_command(const std::string& cmd) {
+    std::string out;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+TEST(ClassifierDarknetBinary, PredictAndValidMatchDarknet) {
+    TempDir tmp;
+    const std::string cfg = tmp.file("p.cfg");
+    write_file(cfg, "[net]\nbatch=1\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\n"
+                    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+                    "[convolutional]\nfilters=5\nsize=1\nstride=1\npad=1\nactivation=linear\n[avgpool]\n[softmax]\n");
+    Network net = Network::from_cfg_file(cfg);
+    randomize_weights(net, 3);
+    const std::string weights = tmp.file("p.weights");
+    net.save_weights(weights);
+    const std::vector<std::string> names = {"dog", "eagle", "horses", "person", "giraffe"};
+    // PNG copies of darknet's sample photos: both decoders then see the same pixels (darknet's
+    // stb_image and OpenCV's libjpeg differ by a level here and there on JPEGs).
+    std::string list;
+    for (const auto& n : names) {
+        const std::string png = tmp.file(n + ".png");
+        cv::imwrite(png, load_image(darknet_data(n + ".jpg")));
+        list += png + "\n";
+    }
+    write_file(tmp.file("v.names"), "dog\neagle\nhorses\nperson\ngiraffe\n");
+    write_file(tmp.file("v.list"), list);
+    write_file(tmp.file("v.data"), "classes=5\nlabels=" + tmp.file("v.names") + "\nvalid=" + tmp.file("v.list") + "\ntop=2\n");
+    Classifier ours({.cfg = cfg, .weights = weights, .threads = 1});
+
+    // predict: darknet prints "%5.2f%%: name" for the top classes of the letterboxed image.
+    for (const auto& n : names) {
+        const std::string image = tmp.file(n + ".png");
+        const std::string theirs = run_command("darknet classifier predict " + tmp.file("v.data") + " " + cfg + " " +
+                                               weights + " " + image);
+        const std::vector<float> p = ours.predict(load_image(image));
+        for (int i : top_k(p.data(), 5, 2)) {
+            char line[128];
+            std::snprintf(line, sizeof line, "%5.2f%%: %s\n", p[i] * 100, names[i].c_str());
+            EXPECT_NE(theirs.find(line), std::string::npos) << n << ": expected '" << line << "' in\n" << theirs;
+        }
+    }
+
+    // valid: darknet prints "path, class, p[0], p[1]," per image and a running
+    // "i: top 1: %f, top 2: %f" line.
+    const std::string theirs = run_command("darknet classifier valid " + tmp.file("v.data") + " " + cfg + " " + weights);
+    const ClassificationDataset ds = load_classification_dataset(tmp.file("v.data"), "valid");
+    std::vector<float> input(3 * 64 * 64);
+    float max_diff = 0;
+    for (const ClassifiedImage& im : ds.images) {
+        center_crop_input(load_image(im.path), 64, input.data());
+        const std::vector<float> p = ours.predict_input(input.data());
+        const size_t at = theirs.find(im.path + ", ");
+        ASSERT_NE(at, std::string::npos) << im.path << " not in\n" << theirs;
+        std::istringstream line(theirs.substr(at + im.path.size() + 2));
+        int cls = -1;
+        char comma;
+        float p0 = 0, p1 = 0;
+        line >> cls >> comma >> p0 >> comma >> p1;
+        EXPECT_EQ(cls, im.label) << im.path << ": darknet's label from the path";
+        max_diff = std::max({max_diff, std::fabs(p0 - p[0]), std::fabs(p1 - p[1])});
+    }
+    EXPECT_LT(max_diff, 2e-6f) << "valid's centre-crop input differs from darknet's";
+    const ClassifierValidation v = validate_classifier(ours, ds, 2);
+    char summary[128];
+    std::snprintf(summary, sizeof summary, "4: top 1: %f, top 2: %f", v.metrics.top1(), v.metrics.topk());
+    EXPECT_NE(theirs.find(summary), std::string::npos) << summary << " not in\n" << theirs;
+    std::printf("darknet classifier valid: max|p diff| %.2g over %zu images; %s\n", max_diff, ds.images.size(), summary);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ClassifierDarknetOracle,

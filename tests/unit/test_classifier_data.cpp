@@ -265,16 +265,16 @@ TEST(ClassifierAugment, DrawsStayInDarknetsRanges) {
     EXPECT_TRUE(flipped && unflipped);
 }
 
-TEST(ClassifierAugment, ValidationIsResizeMinThenCentreCrop) {
-    // 40 x 20, columns coloured by x: resized to 20 x 10, the 10 x 10 centre crop holds
-    // source columns 10..29.
+TEST(ClassifierAugment, ValidationIsTheCentralSquareResized) {
+    // 40 x 20, columns coloured by x: the central 20 x 20 square is columns 10..29, resized
+    // to 10 x 10 (darknet's resize keeps the end columns).
     cv::Mat img(20, 40, CV_8UC3);
     for (int x = 0; x < 40; ++x) img.col(x).setTo(cv::Scalar(x * 6, 0, 0));
     std::vector<float> out(3 * 100);
     center_crop_input(img, 10, out.data());
     const float left = out[2 * 100 + 5 * 10 + 0] * 255, right = out[2 * 100 + 5 * 10 + 9] * 255;
-    EXPECT_NEAR(left, 10 * 6, 6.5);
-    EXPECT_NEAR(right, 29 * 6, 6.5);
+    EXPECT_NEAR(left, 10 * 6, 0.01);
+    EXPECT_NEAR(right, 29 * 6, 0.01);
 }
 
 // ---- loss -----------------------------------------------------------------------------
