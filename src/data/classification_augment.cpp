@@ -81,18 +81,26 @@ void apply_classifier_augmentation(const cv::Mat& bgr, int size, const Classifie
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
     const float shorter = std::min(float(bgr.rows), bgr.cols * d.aspect);
-    const double s = d.shorter_side / shorter;
+    const float s = d.shorter_side / shorter;
     // Output pixel (x, y) samples the source at
     //   R(rad) * [(x - size/2 + dx) * aspect / s, (y - size/2 + dy) / s] + image centre
-    // (darknet's rotate_crop_image); pixels falling outside the image are 0.
-    const double c = std::cos(d.radians), sn = std::sin(d.radians);
-    const double ax = d.aspect / s, ay = 1 / s;
-    const double ox = d.dx - size / 2.0, oy = d.dy - size / 2.0;
-    const cv::Matx23d out_to_src(c * ax, -sn * ay, c * ax * ox - sn * ay * oy + bgr.cols / 2.0,  //
-                                 sn * ax, c * ay, sn * ax * ox + c * ay * oy + bgr.rows / 2.0);
-    cv::Mat crop;
-    cv::warpAffine(rgb, crop, out_to_src, cv::Size(size, size), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
-                   cv::BORDER_CONSTANT, cv::Scalar::all(0));
+    // (darknet's rotate_crop_image), bilinear with 0 outside the image, in float as darknet.
+    const float c = std::cos(d.radians), sn = std::sin(d.radians);
+    const float cx = bgr.cols / 2.f, cy = bgr.rows / 2.f;
+    cv::Mat crop(size, size, CV_32FC3);
+    auto pixel = [&](int x, int y) {
+        return (x < 0 || y < 0 || x >= rgb.cols || y >= rgb.rows) ? cv::Vec3f(0, 0, 0) : rgb.at<cv::Vec3f>(y, x);
+    };
+    for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x) {
+            const float u = (x - size / 2.f) / s * d.aspect + d.dx / s * d.aspect;
+            const float v = (y - size / 2.f) / s + d.dy / s;
+            const float rx = c * u - sn * v + cx, ry = sn * u + c * v + cy;
+            const int ix = int(std::floor(rx)), iy = int(std::floor(ry));
+            const float fx = rx - ix, fy = ry - iy;
+            crop.at<cv::Vec3f>(y, x) = (1 - fy) * (1 - fx) * pixel(ix, iy) + fy * (1 - fx) * pixel(ix, iy + 1) +
+                                       (1 - fy) * fx * pixel(ix + 1, iy) + fy * fx * pixel(ix + 1, iy + 1);
+        }
     if (d.flip) cv::flip(crop, crop, 1);
     distort_hsv(crop, d.hue, d.saturation, d.exposure);
     write_planar(crop, dst);

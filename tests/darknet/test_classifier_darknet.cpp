@@ -28,6 +28,12 @@
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
+// Exported by libdarknet but not declared in darknet.h.
+extern "C" {
+image rotate_crop_image(image im, float rad, float s, int w, int h, float dx, float dy, float aspect);
+void distort_image(image im, float hue, float sat, float val);
+}
+
 namespace {
 
 using namespace yolo9k;
@@ -234,6 +240,47 @@ TEST(ClassifierDarknetBinary, PredictAndValidMatchDarknet) {
     std::snprintf(summary, sizeof summary, "4: top 1: %f, top 2: %f", v.metrics.top1(), v.metrics.topk());
     EXPECT_NE(theirs.find(summary), std::string::npos) << summary << " not in\n" << theirs;
     std::printf("darknet classifier valid: max|p diff| %.2g over %zu images; %s\n", max_diff, ds.images.size(), summary);
+}
+
+// Darknet's classifier augmentation pieces (random_augment_image's rotate_crop_image, then
+// flip_image and distort_image) on fixed draws, against ours on the same photo.
+TEST(ClassifierDarknetAugment, RotateCropFlipDistortMatchLibdarknet) {
+    const cv::Mat bgr = load_image(darknet_data("dog.jpg"));  // 768 x 576
+    // Planar RGB [0, 1] as darknet's image.
+    std::vector<float> planar(size_t(3) * bgr.cols * bgr.rows);
+    for (int y = 0; y < bgr.rows; ++y)
+        for (int x = 0; x < bgr.cols; ++x)
+            for (int ch = 0; ch < 3; ++ch)
+                planar[(size_t(ch) * bgr.rows + y) * bgr.cols + x] = bgr.at<cv::Vec3b>(y, x)[2 - ch] / 255.f;
+    const image src = float_to_image(bgr.cols, bgr.rows, 3, planar.data());
+    const int size = 96;
+    struct Draw {
+        float aspect;
+        int shorter;
+        float degrees, dx, dy;
+        bool flip;
+        float hue, sat, exp;
+    };
+    for (const Draw& t : {Draw{1, 96, 0, 0, 0, false, 0, 1, 1}, Draw{.8f, 150, 7, 20.5f, -11.25f, true, .1f, 1.4f, .8f},
+                          Draw{1.3f, 80, -5, -3, 4, false, -.05f, .7f, 1.3f}, Draw{1.1f, 200, 30, 40, 30, true, 0, 1, 1}}) {
+        ClassifierAugmentDraw d;
+        d.aspect = t.aspect;
+        d.shorter_side = t.shorter;
+        d.radians = t.degrees * float(M_PI) / 180;
+        d.dx = t.dx, d.dy = t.dy, d.flip = t.flip, d.hue = t.hue, d.saturation = t.sat, d.exposure = t.exp;
+        std::vector<float> ours(size_t(3) * size * size);
+        apply_classifier_augmentation(bgr, size, d, ours.data());
+
+        const float shorter = std::min(float(bgr.rows), bgr.cols * t.aspect);
+        image theirs = rotate_crop_image(src, d.radians, t.shorter / shorter, size, size, t.dx, t.dy, t.aspect);
+        if (t.flip) flip_image(theirs);
+        distort_image(theirs, t.hue, t.sat, t.exp);
+        const float diff = max_abs_diff(ours.data(), theirs.data, ours.size());
+        std::printf("augment aspect %.2f r %d rot %.0f° flip %d hsv (%.2f %.2f %.2f): max|diff| %.2g\n", t.aspect,
+                    t.shorter, t.degrees, int(t.flip), t.hue, t.sat, t.exp, diff);
+        EXPECT_LT(diff, 1e-4f) << "draw aspect " << t.aspect << " r " << t.shorter;
+        free_image(theirs);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ClassifierDarknetOracle,
