@@ -238,6 +238,8 @@ INSTANTIATE_TEST_SUITE_P(Cfgs, DarknetForwardParity,
                                            ParityCase{"yolov2", 416, 1},             //
                                            ParityCase{"yolov2", 608, 1},             //
                                            ParityCase{"darknet19_448", 448, 1},      //
+                                           ParityCase{"darknet19", 224, 1},          //
+                                           ParityCase{"tiny", 224, 1},               //
                                            ParityCase{"yolov2-tiny", 416, 1},        //
                                            ParityCase{"yolov2-voc-paper", 416, 1}),  //
                          [](const auto& info) { return case_name(info.param); });
