@@ -3,10 +3,12 @@
 // (t_w, t_h stay raw: b_w = p_w e^{t_w} is applied when boxes are decoded).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "layer/layer.h"
+#include "tree/word_tree.h"
 
 namespace yolo9k {
 
@@ -28,6 +30,8 @@ public:
     std::vector<float> anchors;  // (w, h) pairs in grid cells
     bool softmax = false;
     std::string tree_file, map_file;  // YOLO9000 WordTree (hierarchical softmax)
+    std::shared_ptr<const WordTree> tree;
+    std::vector<int> class_map;
 
     // Training parameters (consumed by the trainer).
     bool bias_match = false, rescore = false, absolute = false, random = false;
