@@ -21,9 +21,6 @@ void RegionLayer::reshape(const std::vector<Shape>& inputs) {
 std::string RegionLayer::describe() const { return "detection"; }
 
 void RegionLayer::activate_in_place(float* data, int batch) const {
-    if (!tree_file.empty())
-        throw Error(cfg_path_ + ":" + std::to_string(cfg_line_) +
-                    ": [region] tree=: the WordTree (YOLO9000) hierarchical softmax is not supported yet");
     const int cells = output_.h * output_.w;
     auto logistic = [](float* x, int n) {
         for (int i = 0; i < n; ++i) x[i] = 1.f / (1.f + std::exp(-x[i]));
@@ -34,6 +31,10 @@ void RegionLayer::activate_in_place(float* data, int batch) const {
             logistic(a, 2 * cells);                // x, y
             logistic(a + coords * cells, cells);   // objectness
             float* cls = a + (coords + 1) * cells;
+            if (tree) {  // takes precedence over softmax=1, as in darknet
+                tree_softmax_lanes(*tree, cls, cls, cells);
+                continue;
+            }
             if (!softmax) {
                 logistic(cls, classes * cells);
                 continue;
@@ -60,7 +61,6 @@ void RegionLayer::forward_reference(std::span<const float* const> inputs, float*
 void RegionLayer::backward_reference(std::span<const float* const>, const float* output,
                                   const float* output_grad, const float*, std::span<float* const> input_grads, float*,
                                   int batch) {
-    if (!tree_file.empty()) fail("tree=: training the WordTree (YOLO9000) hierarchical softmax is not supported yet");
     if (input_grads.empty() || !input_grads[0]) return;
     const size_t cells = size_t(output_.h) * output_.w;
     auto logistic = [](const float* y, const float* g, float* dx, size_t n) {
@@ -78,6 +78,11 @@ void RegionLayer::backward_reference(std::span<const float* const>, const float*
         identity(g + 2 * cells, dx + 2 * cells, size_t(coords - 2) * cells);      // w, h
         logistic(y + coords * cells, g + coords * cells, dx + coords * cells, cells);  // objectness
         const size_t cls = (coords + 1) * cells;
+        if (tree) {
+            for (size_t cell = 0; cell < cells; ++cell)
+                tree_softmax_backward(*tree, y + cls + cell, g + cls + cell, dx + cls + cell, int(cells));
+            continue;
+        }
         if (!softmax) {
             logistic(y + cls, g + cls, dx + cls, classes * cells);
             continue;
@@ -109,6 +114,25 @@ const LayerRegistrar registrar("region", [](const SectionReader& r, const LayerB
     l->softmax = r.get_bool("softmax", false);
     l->tree_file = r.get_string("tree", "");
     l->map_file = r.get_string("map", "");
+    if (!l->tree_file.empty()) {
+        try {
+            l->tree = std::make_shared<const WordTree>(
+                load_word_tree(resolve_cfg_relative_path(l->tree_file, r.file().path)));
+        } catch (const Error& e) {
+            r.fail("tree", e.what());
+        }
+        if (l->tree->size() != l->classes)
+            r.fail("classes", "classes=" + std::to_string(l->classes) + " but the tree " + l->tree->source + " has " +
+                                  std::to_string(l->tree->size()) + " nodes; with tree= there is one class per node");
+        // map= is read with a tree only (darknet uses it to map training labels onto nodes).
+        if (!l->map_file.empty()) {
+            try {
+                l->class_map = load_class_map(resolve_cfg_relative_path(l->map_file, r.file().path), *l->tree);
+            } catch (const Error& e) {
+                r.fail("map", e.what());
+            }
+        }
+    }
     l->bias_match = r.get_bool("bias_match", false);
     l->rescore = r.get_bool("rescore", false);
     l->absolute = r.get_bool("absolute", false);

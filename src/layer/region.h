@@ -29,7 +29,10 @@ public:
     int classes = 20, coords = 4, num = 1;
     std::vector<float> anchors;  // (w, h) pairs in grid cells
     bool softmax = false;
-    std::string tree_file, map_file;  // YOLO9000 WordTree (hierarchical softmax)
+    std::string tree_file, map_file;  // YOLO9000 WordTree (hierarchical softmax), as written in the cfg
+    // Loaded when the cfg is parsed. With a tree the classes are its nodes and get a
+    // softmax per sibling group (Pr(node | parent)); class_map (map=, e.g. coco9k.map)
+    // gives the tree node of each dataset class, empty without map=.
     std::shared_ptr<const WordTree> tree;
     std::vector<int> class_map;
 

@@ -11,6 +11,9 @@ namespace yolo9k {
 
 void SoftmaxLayer::reshape(const std::vector<Shape>& inputs) {
     inputs_ = inputs;
+    if (tree && int(inputs.at(0).size()) != tree->size())
+        fail("input " + inputs[0].str() + " has " + std::to_string(inputs[0].size()) + " values, but the tree " +
+             tree->source + " has " + std::to_string(tree->size()) + " nodes; expected one value per node");
     if (inputs.at(0).size() % groups)
         fail("input " + inputs[0].str() + " does not split into groups=" + std::to_string(groups) + " equal parts");
     output_ = inputs[0];
@@ -23,9 +26,13 @@ std::string SoftmaxLayer::describe() const {
 }
 
 void SoftmaxLayer::activate_in_place(float* data, int batch) const {
-    if (!tree_file.empty())
-        throw Error(cfg_path_ + ":" + std::to_string(cfg_line_) +
-                    ": [softmax] tree=: the WordTree hierarchical softmax is not supported yet");
+    if (tree) {
+        for (int b = 0; b < batch; ++b) {
+            float* x = data + b * output_.size();
+            tree_softmax(*tree, x, x, 1, temperature);
+        }
+        return;
+    }
     const size_t n = output_.size() / groups;
     for (int b = 0; b < batch; ++b)
         for (int g = 0; g < groups; ++g) {
@@ -48,8 +55,14 @@ void SoftmaxLayer::forward_reference(std::span<const float* const> inputs, float
 void SoftmaxLayer::backward_reference(std::span<const float* const>, const float* output,
                                   const float* output_grad, const float*, std::span<float* const> input_grads, float*,
                                   int batch) {
-    if (!tree_file.empty()) fail("tree=: training the WordTree hierarchical softmax is not supported yet");
     if (input_grads.empty() || !input_grads[0]) return;
+    if (tree) {
+        for (int b = 0; b < batch; ++b) {
+            const size_t at = size_t(b) * output_.size();
+            tree_softmax_backward(*tree, output + at, output_grad + at, input_grads[0] + at, 1, temperature);
+        }
+        return;
+    }
     const size_t n = output_.size() / groups;
     for (size_t part = 0; part < size_t(batch) * groups; ++part) {
         const float* y = output + part * n;
@@ -67,6 +80,14 @@ const LayerRegistrar registrar("softmax", [](const SectionReader& r, const Layer
     l->groups = r.get_int_in("groups", 1, 1, 1 << 20);
     l->temperature = r.get_float_in("temperature", 1, 1e-6f, 1e6f);
     l->tree_file = r.get_string("tree", "");
+    if (!l->tree_file.empty()) {
+        try {
+            l->tree = std::make_shared<const WordTree>(
+                load_word_tree(resolve_cfg_relative_path(l->tree_file, r.file().path)));
+        } catch (const Error& e) {
+            r.fail("tree", e.what());
+        }
+    }
     return l;
 });
 }  // namespace

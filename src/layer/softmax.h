@@ -2,9 +2,11 @@
 // with an optional temperature. `tree=` selects the WordTree hierarchical softmax.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "layer/layer.h"
+#include "tree/word_tree.h"
 
 namespace yolo9k {
 
@@ -23,6 +25,9 @@ public:
     int groups = 1;
     float temperature = 1;
     std::string tree_file;
+    // Loaded when the cfg is parsed: the input is one node per entry, softmaxed per
+    // sibling group (groups= is then unused, as in darknet).
+    std::shared_ptr<const WordTree> tree;
 };
 
 }  // namespace yolo9k

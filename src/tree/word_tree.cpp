@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -116,6 +117,22 @@ WordTree parse_word_tree(std::string_view text, const std::string& source) {
     return t;
 }
 
+std::string resolve_cfg_relative_path(const std::string& given, const std::string& cfg_path) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> tried = {fs::path(given)};
+    if (fs::path(given).is_relative()) {
+        const fs::path cfg_dir = fs::path(cfg_path).parent_path();
+        for (const fs::path& p : {cfg_dir / given, (cfg_dir.empty() ? fs::path("..") : cfg_dir / "..") / given})
+            if (p.lexically_normal() != tried.front().lexically_normal()) tried.push_back(p);
+    }
+    std::error_code ec;
+    for (const fs::path& p : tried)
+        if (fs::is_regular_file(p, ec)) return p.lexically_normal().string();
+    std::string list;
+    for (const fs::path& p : tried) list += (list.empty() ? "" : ", ") + p.lexically_normal().string();
+    throw Error("cannot find \"" + given + "\" (tried " + list + ")");
+}
+
 WordTree load_word_tree(const std::string& path) { return parse_word_tree(read_text(path, "the tree file"), path); }
 
 std::vector<std::string> load_tree_names(const std::string& path, const WordTree& tree) {
@@ -159,6 +176,33 @@ void tree_softmax(const WordTree& tree, const float* input, float* output, int s
             sum += output[at];
         }
         for (int i = 0; i < n; ++i) output[first + size_t(i) * stride] /= sum;
+    }
+}
+
+void tree_softmax_lanes(const WordTree& tree, const float* input, float* output, int lanes, float temperature) {
+    std::vector<float> largest(lanes), sum(lanes);
+    for (int g = 0; g < tree.groups(); ++g) {
+        const size_t first = size_t(tree.group_offset[g]) * lanes;
+        const int n = tree.group_size[g];
+        std::fill(largest.begin(), largest.end(), -INFINITY);
+        std::fill(sum.begin(), sum.end(), 0.f);
+        for (int i = 0; i < n; ++i) {
+            const float* x = input + first + size_t(i) * lanes;
+            for (int l = 0; l < lanes; ++l) largest[l] = std::max(largest[l], x[l]);
+        }
+        for (int i = 0; i < n; ++i) {
+            const float* x = input + first + size_t(i) * lanes;
+            float* y = output + first + size_t(i) * lanes;
+            for (int l = 0; l < lanes; ++l) {
+                y[l] = std::exp(x[l] / temperature - largest[l] / temperature);
+                sum[l] += y[l];
+            }
+        }
+        for (int l = 0; l < lanes; ++l) sum[l] = 1 / sum[l];
+        for (int i = 0; i < n; ++i) {
+            float* y = output + first + size_t(i) * lanes;
+            for (int l = 0; l < lanes; ++l) y[l] *= sum[l];
+        }
     }
 }
 

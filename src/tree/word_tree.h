@@ -51,9 +51,18 @@ std::vector<std::string> load_tree_names(const std::string& path, const WordTree
 // Throws Error naming the line for a non-integer or a node outside [0, tree.size()).
 std::vector<int> load_class_map(const std::string& path, const WordTree& tree);
 
+// A tree=/map= path from a cfg: as given (darknet opens it relative to the working
+// directory), else relative to the cfg's folder, else to the folder above it (darknet's
+// layout: cfg/ beside data/). Throws Error listing every path tried when none exists.
+std::string resolve_cfg_relative_path(const std::string& given, const std::string& cfg_path);
+
 // --- Hierarchical softmax over sibling groups -------------------------------------
 // output[i] = Pr(node i | its parent): a softmax (with temperature) over each group.
 void tree_softmax(const WordTree& tree, const float* input, float* output, int stride, float temperature = 1);
+// tree_softmax over `lanes` interleaved node sets at once (node j of lane l at
+// j*lanes + l, a [region]'s class entries of all cells): the same result as one
+// tree_softmax(stride = lanes) per lane, with the inner loops over contiguous lanes.
+void tree_softmax_lanes(const WordTree& tree, const float* input, float* output, int lanes, float temperature = 1);
 // Backward of tree_softmax: ADDS dL/dinput given the forward output and dL/doutput.
 void tree_softmax_backward(const WordTree& tree, const float* output, const float* output_grad, float* input_grad,
                            int stride, float temperature = 1);

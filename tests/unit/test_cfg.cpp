@@ -59,6 +59,9 @@ TEST(Cfg, Yolo9000TreeAndMapAreAccepted) {
     EXPECT_EQ(region.classes, 9418);
     EXPECT_NE(region.tree_file.find("9k.tree"), std::string::npos);
     EXPECT_NE(region.map_file.find("coco9k.map"), std::string::npos);
+    ASSERT_TRUE(region.tree);
+    EXPECT_EQ(region.tree->size(), 9418);
+    EXPECT_EQ(region.class_map.size(), 80u);
 }
 
 TEST(Cfg, TypoKeyNamesFileLineAndKey) {

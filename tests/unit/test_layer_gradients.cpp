@@ -28,6 +28,17 @@ std::string conv(int filters, int size, int stride, int padding, bool bn, const 
            "\nbatch_normalize=" + (bn ? "1" : "0") + "\nactivation=" + act + "\n";
 }
 
+// A 9-node WordTree (groups of 2, 3, 2, 2) in a directory that lives as long as the test binary.
+std::string small_tree_path() {
+    static test::TempDir dir;
+    static const std::string path = [] {
+        const std::string p = dir.file("small.tree");
+        test::write_file(p, "animal -1\nplant -1\ndog 0\ncat 0\nbird 0\ntree 1\ngrass 1\nterrier 2\nhound 2\n");
+        return p;
+    }();
+    return path;
+}
+
 std::string maxpool(int size, int stride) {
     return "[maxpool]\nsize=" + std::to_string(size) + "\nstride=" + std::to_string(stride) + "\n";
 }
@@ -217,6 +228,11 @@ INSTANTIATE_TEST_SUITE_P(
         GradCase{"region_softmax_c3_n2", conv(2 * (5 + 3), 1, 1, 0, false, "linear") +
                                              "[region]\nclasses=3\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n",
                  3, 2, 1, 2, 1.f / 64},
+        GradCase{"softmax_tree9", "[softmax]\ntree=" + small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
+        GradCase{"softmax_tree9_t0.5", "[softmax]\ntemperature=0.5\ntree=" + small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
+        GradCase{"region_tree9_n2", conv(2 * (5 + 9), 1, 1, 0, false, "linear") +
+                                        "[region]\nclasses=9\nnum=2\nsoftmax=1\nanchors=1,1,2,2\ntree=" + small_tree_path() + "\n",
+                 3, 2, 1, 2, 1.f / 64},
         GradCase{"region_logistic_c2_n1", conv(5 + 2, 1, 1, 0, false, "linear") + "[region]\nclasses=2\nnum=1\n", 2, 3,
                  1, 1, 1.f / 64},
         GradCase{"cost", "[cost]\ntype=sse\n", 3, 2, 2, 2, 1.f / 64}),
@@ -346,18 +362,18 @@ TEST(LayerTraining, RouteSkipsSourcesWhoseGradientIsNotWanted) {
 }
 
 TEST(LayerTraining, UnsupportedCasesAreClearErrors) {
-    // WordTree softmax: not supported yet, said so with the cfg line.
-    Network tree = net_from("[softmax]\ntree=data/9k.tree\n", 1, 1, 4);
-    std::vector<float> x(4, 0.f), y(4), g(4, 1.f), dx(4);
-    const float* in[] = {x.data()};
-    float* grads[] = {dx.data()};
+    // A WordTree that is not there: the cfg line and the paths tried.
     try {
-        tree.layer(0).backward_reference(in, y.data(), g.data(), nullptr, grads, nullptr, 1);
+        net_from("[softmax]\ntree=no/such.tree\n", 1, 1, 4);
         FAIL() << "expected an error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("case.cfg:5"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("tree="), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("case.cfg:6"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("cannot find \"no/such.tree\" (tried no/such.tree"), std::string::npos) << e.what();
     }
+    // A tree whose size is not the input's.
+    EXPECT_THROW(net_from("[softmax]\ntree=" + small_tree_path() + "\n", 1, 1, 4), Error);
+    std::vector<float> x(4, 0.f);
+    const float* in[] = {x.data()};
     // Batch norm over one value per filter has no variance.
     Network one = net_from(conv(2, 1, 1, 0, true, "leaky"), 1, 1, 3);
     std::vector<float> out(2), state(one.layer(0).train_state_floats(1));

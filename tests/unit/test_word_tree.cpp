@@ -200,5 +200,36 @@ TEST(WordTree, TopDownPredictionByHand) {
     EXPECT_EQ(top_down_prediction(t, strided.data(), .2f, 2), 2);
 }
 
+// The layers check what they load, with the cfg line.
+TEST(WordTree, LayerCfgErrorsNameTheLine) {
+    test::TempDir dir;
+    test::write_file(dir.file("small.tree"), kSmallTree);
+    test::write_file(dir.file("bad.map"), "3\n12\n");
+    test::write_file(dir.file("bad.tree"), "a -1\nb 0\nc -1\n");
+    const std::string conv = "[convolutional]\nfilters=14\nsize=1\nstride=1\npad=0\nactivation=linear\n";
+    struct Case {
+        const char* name;
+        std::string region;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {"classes != tree size", "[region]\nclasses=8\nnum=1\ntree=" + dir.file("small.tree") + "\n",
+         "classes=8 but the tree"},
+        {"map id out of range", "[region]\nclasses=9\nnum=1\ntree=" + dir.file("small.tree") + "\nmap=" + dir.file("bad.map") + "\n",
+         "bad.map:2: node 12 is outside the tree"},
+        {"malformed tree", "[region]\nclasses=9\nnum=1\ntree=" + dir.file("bad.tree") + "\n", "bad.tree:3: root c"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        try {
+            test::net_from(conv + c.region, 2, 2, 1);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("case.cfg:"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
+        }
+    }
+}
+
 }  // namespace
 }  // namespace yolo9k
