@@ -250,10 +250,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         pr.stats.avg_noobj /= p.subdivisions;
         if (!o.quiet)
             std::printf("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
-                        "recall %.3f (%d boxes)\n",
+                        "recall %.3f (%d boxes%s)\n",
                         (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, w, h,
                         format_duration(pr.eta_s).c_str(), pr.stats.avg_iou, pr.stats.avg_class, pr.stats.avg_obj,
-                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count);
+                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count,
+                        agg.class_count > agg.count
+                            ? (", " + std::to_string(agg.class_count - agg.count) + " classification-only images").c_str()
+                            : "");
         std::fflush(stdout);
         if (on_progress) on_progress(pr);
 
