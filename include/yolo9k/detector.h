@@ -27,6 +27,13 @@ struct DetectorOptions {
     bool letterbox = true;  // keep aspect ratio (darknet's default); false stretches the image
     int batch = 1;        // images per forward pass in detect_batch()
     int threads = 0;      // 0: all cores
+    // YOLO9000 ([region] tree=). Without a map each box gets the most specific class whose
+    // descent from the root stays above `hier` (darknet's -hier), named from `names`, by
+    // default the .names beside the .tree (9k.tree -> 9k.names). With `map` (a file such
+    // as coco9k.map, or "cfg" for the [region]'s own map=) the classes are the map's lines,
+    // scored objectness x Pr(node), as darknet's `detector valid` with a map.
+    float hier = .5f;
+    std::string map;
 };
 
 class Detector {

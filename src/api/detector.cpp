@@ -1,5 +1,6 @@
 #include "yolo9k/detector.h"
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -55,19 +56,37 @@ struct Detector::Impl {
         if (!head)
             throw Error(source + ": the last layer is [" + std::string(net->layer(net->output_layer()).type()) +
                         "], not [region]: this cfg is not a YOLOv2 detector");
-        if (!head->tree_file.empty())
-            throw Error(source + ": [region] tree= (YOLO9000 WordTree) detection is not supported yet");
         region.grid_w = head->output_shape().w;
         region.grid_h = head->output_shape().h;
         region.num = head->num;
         region.classes = head->classes;
         region.coords = head->coords;
         region.anchors = head->anchors;
-        if (!o.names.empty()) {
-            names = read_names_file(o.names);
-            if (int(names.size()) < head->classes)
-                throw Error(o.names + ": " + std::to_string(names.size()) + " names, but " + source + " has classes=" +
-                            std::to_string(head->classes) + " (expected one name per class)");
+        std::string names_file = o.names;
+        if (head->tree) {
+            region.tree = head->tree;
+            region.hier_thresh = o.hier;
+            if (o.map == "cfg") {
+                if (head->class_map.empty()) throw Error(source + ": --map cfg, but the [region] has no map=");
+                region.class_map = head->class_map;
+            } else if (!o.map.empty()) {
+                region.class_map = load_class_map(o.map, *head->tree);
+            }
+            // darknet's 9k.names sits beside 9k.tree: the natural default for tree classes.
+            if (names_file.empty() && region.class_map.empty()) {
+                std::filesystem::path beside = head->tree->source;
+                beside.replace_extension(".names");
+                if (std::filesystem::is_regular_file(beside)) names_file = beside.string();
+            }
+        } else if (!o.map.empty()) {
+            throw Error(source + ": --map is for YOLO9000 networks ([region] tree=), and this one has no tree");
+        }
+        if (!names_file.empty()) {
+            names = read_names_file(names_file);
+            if (int(names.size()) < region.output_classes())
+                throw Error(names_file + ": " + std::to_string(names.size()) + " names, but " + source + " has " +
+                            std::to_string(region.output_classes()) +
+                            (region.class_map.empty() ? " classes" : " mapped classes") + " (expected one name per class)");
         }
         if (o.batch < 1) throw Error("batch must be at least 1");
         executor = make_executor(*net, "onednn", {.batch = o.batch, .threads = o.threads, .on_layer_ready = on_layer_ready});
@@ -122,7 +141,7 @@ std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv:
 }
 
 const std::vector<std::string>& Detector::class_names() const { return impl_->names; }
-int Detector::classes() const { return impl_->region.classes; }
+int Detector::classes() const { return impl_->region.output_classes(); }
 int Detector::input_width() const { return impl_->net->input_shape().w; }
 int Detector::input_height() const { return impl_->net->input_shape().h; }
 const DetectorOptions& Detector::options() const { return impl_->options; }

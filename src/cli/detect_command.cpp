@@ -79,9 +79,15 @@ Action add_detect_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("detect", "Detect objects in images, directories, list files, videos or cameras");
     sub->add_option("--cfg", o->detector.cfg, "darknet .cfg of a YOLOv2 detector")->required();
     sub->add_option("--weights", o->detector.weights, "darknet .weights for the cfg")->required();
-    sub->add_option("--names", o->detector.names, "class names, one per line (e.g. voc.names)");
+    sub->add_option("--names", o->detector.names, "class names, one per line (e.g. voc.names); YOLO9000: default the .names beside the tree (9k.names)");
     sub->add_option("--thresh", o->detector.thresh, "score threshold (objectness x class probability)")
         ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--hier", o->detector.hier,
+                    "YOLO9000: descend the WordTree while the running probability stays above this (darknet's -hier)")
+        ->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--map", o->detector.map,
+                    "YOLO9000: score the classes of a map file (e.g. coco9k.map) instead of the top-down tree class; "
+                    "'cfg' uses the [region]'s map=");
     sub->add_option("--nms", o->detector.nms, "NMS IoU threshold; 0 disables")->check(CLI::Range(0.0, 1.0));
     sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's");
     sub->add_flag("--stretch", o->stretch, "resize to the input size without keeping the aspect ratio (default: letterbox)");

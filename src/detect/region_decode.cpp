@@ -16,6 +16,13 @@ void validate(const RegionDecodeParams& p) {
         throw Error("region decode: invalid layer shape (grid " + std::to_string(p.grid_w) + "x" +
                     std::to_string(p.grid_h) + ", num " + std::to_string(p.num) + ", classes " +
                     std::to_string(p.classes) + ", coords " + std::to_string(p.coords) + ")");
+    if (p.tree && p.tree->size() != p.classes)
+        throw Error("region decode: classes=" + std::to_string(p.classes) + " but the tree " + p.tree->source + " has " +
+                    std::to_string(p.tree->size()) + " nodes");
+    for (int node : p.class_map)
+        if (!p.tree || node < 0 || node >= p.classes)
+            throw Error("region decode: the class map names node " + std::to_string(node) + ", outside the " +
+                        std::to_string(p.classes) + " classes" + (p.tree ? "" : " (a class map needs a tree)"));
     if (p.anchors.size() != static_cast<std::size_t>(2 * p.num))
         throw Error("region decode: expected " + std::to_string(2 * p.num) + " anchor values for num=" +
                     std::to_string(p.num) + ", got " + std::to_string(p.anchors.size()));
@@ -61,9 +68,11 @@ void decode_region_candidates(const float* output, const RegionDecodeParams& par
     validate(params);
     const int wh = params.grid_w * params.grid_h;
     const int n_boxes = params.boxes();
-    const int classes = params.classes;
+    const int classes = params.output_classes();
     const std::size_t entries = static_cast<std::size_t>(params.entries());
     out.classes = classes;
+    thread_local std::vector<float> hierarchy;  // one box's tree probabilities, contiguous
+    if (params.tree) hierarchy.resize(params.tree->size());
     out.boxes.resize(n_boxes);
     out.objectness.resize(n_boxes);
     out.probs.assign(static_cast<std::size_t>(n_boxes) * classes, 0.0f);
@@ -109,6 +118,20 @@ void decode_region_candidates(const float* output, const RegionDecodeParams& par
             out.order.push_back(idx);
             const float* cls = p + static_cast<std::size_t>(params.coords + 1) * wh;
             float* dst = out.probs.data() + static_cast<std::size_t>(idx) * classes;
+            if (params.tree) {
+                const WordTree& tree = *params.tree;
+                for (int j = 0; j < tree.size(); ++j) hierarchy[j] = cls[static_cast<std::size_t>(j) * wh];
+                hierarchy_products(tree, hierarchy.data(), 1);
+                if (params.class_map.empty()) {
+                    dst[top_down_prediction(tree, hierarchy.data(), params.hier_thresh, 1)] = obj;
+                } else {
+                    for (int k = 0; k < classes; ++k) {
+                        const float prob = obj * hierarchy[params.class_map[k]];
+                        dst[k] = prob > thresh ? prob : 0.0f;
+                    }
+                }
+                continue;
+            }
             for (int j = 0; j < classes; ++j) {
                 const float prob = obj * cls[static_cast<std::size_t>(j) * wh];
                 dst[j] = prob > thresh ? prob : 0.0f;

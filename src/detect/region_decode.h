@@ -3,10 +3,12 @@
 // thresholding and print order of draw_detections.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "detect/letterbox.h"
+#include "tree/word_tree.h"
 #include "yolo9k/detection.h"
 
 namespace yolo9k {
@@ -18,7 +20,20 @@ struct RegionDecodeParams {
     int coords = 4;   // entries before objectness; darknet only reads the first 4
     std::vector<float> anchors;  // 2*num values (w, h) in grid-cell units
 
+    // YOLO9000 (darknet's get_region_detections with a softmax tree): the class entries
+    // are Pr(node | parent) of `tree`'s nodes (classes == tree->size()); each box's are
+    // turned into absolute probabilities Pr(node) by multiplying down the tree. Then
+    //  * with class_map (darknet's `map`: dataset class k is node class_map[k]): class k
+    //    scores objectness * Pr(class_map[k]), thresholded like an ordinary class;
+    //  * without: ONE class per box, top_down_prediction(products, hier_thresh), scored
+    //    with the objectness alone (darknet's `-hier`, default .5).
+    std::shared_ptr<const WordTree> tree;
+    std::vector<int> class_map;
+    float hier_thresh = .5f;
+
     int entries() const { return coords + 1 + classes; }
+    // Classes of the decoded candidates: the map's size with a map, else `classes`.
+    int output_classes() const { return tree && !class_map.empty() ? int(class_map.size()) : classes; }
     int boxes() const { return grid_w * grid_h * num; }
 };
 

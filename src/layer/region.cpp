@@ -79,8 +79,7 @@ void RegionLayer::backward_reference(std::span<const float* const>, const float*
         logistic(y + coords * cells, g + coords * cells, dx + coords * cells, cells);  // objectness
         const size_t cls = (coords + 1) * cells;
         if (tree) {
-            for (size_t cell = 0; cell < cells; ++cell)
-                tree_softmax_backward(*tree, y + cls + cell, g + cls + cell, dx + cls + cell, int(cells));
+            tree_softmax_backward_lanes(*tree, y + cls, g + cls, dx + cls, int(cells));
             continue;
         }
         if (!softmax) {

@@ -198,10 +198,9 @@ void tree_softmax_lanes(const WordTree& tree, const float* input, float* output,
                 sum[l] += y[l];
             }
         }
-        for (int l = 0; l < lanes; ++l) sum[l] = 1 / sum[l];
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < n; ++i) {  // divided, not multiplied by 1/sum: bit-identical to tree_softmax
             float* y = output + first + size_t(i) * lanes;
-            for (int l = 0; l < lanes; ++l) y[l] *= sum[l];
+            for (int l = 0; l < lanes; ++l) y[l] /= sum[l];
         }
     }
 }
@@ -220,6 +219,25 @@ void tree_softmax_backward(const WordTree& tree, const float* output, const floa
         for (int i = 0; i < n; ++i) {
             const size_t at = first + size_t(i) * stride;
             input_grad[at] += float(output[at] * (output_grad[at] - dot) / temperature);
+        }
+    }
+}
+
+void tree_softmax_backward_lanes(const WordTree& tree, const float* output, const float* output_grad, float* input_grad,
+                                 int lanes, float temperature) {
+    std::vector<double> dot(lanes);
+    for (int g = 0; g < tree.groups(); ++g) {
+        const size_t first = size_t(tree.group_offset[g]) * lanes;
+        const int n = tree.group_size[g];
+        std::fill(dot.begin(), dot.end(), 0.0);
+        for (int i = 0; i < n; ++i) {
+            const size_t at = first + size_t(i) * lanes;
+            for (int l = 0; l < lanes; ++l) dot[l] += double(output_grad[at + l]) * output[at + l];
+        }
+        for (int i = 0; i < n; ++i) {
+            const size_t at = first + size_t(i) * lanes;
+            for (int l = 0; l < lanes; ++l)
+                input_grad[at + l] += float(output[at + l] * (output_grad[at + l] - dot[l]) / temperature);
         }
     }
 }

@@ -67,6 +67,10 @@ void tree_softmax_lanes(const WordTree& tree, const float* input, float* output,
 void tree_softmax_backward(const WordTree& tree, const float* output, const float* output_grad, float* input_grad,
                            int stride, float temperature = 1);
 
+// tree_softmax_backward over `lanes` interleaved node sets (the layout of tree_softmax_lanes).
+void tree_softmax_backward_lanes(const WordTree& tree, const float* output, const float* output_grad, float* input_grad,
+                                 int lanes, float temperature = 1);
+
 // Pr(node) = the product of the conditional probabilities on its path to the root.
 float hierarchy_probability(const WordTree& tree, const float* conditional, int node, int stride);
 // In place: conditional -> absolute probabilities for every node (parents before

@@ -3,10 +3,13 @@
 // whose expected values are computed by hand.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "core/error.h"
+#include "detect/region_decode.h"
 #include "support/test_support.h"
 #include "tree/word_tree.h"
 
@@ -162,6 +165,23 @@ TEST(WordTree, GroupSoftmaxBackwardMatchesFiniteDifferences) {
     }
 }
 
+// The lanes forms (all cells of a [region] at once) equal one strided call per lane.
+TEST(WordTree, LanesFormsEqualPerLaneCalls) {
+    const WordTree t = parse_word_tree(kSmallTree, "small.tree");
+    const int lanes = 5;
+    const size_t n = size_t(t.size()) * lanes;
+    const std::vector<float> x = test::random_vector(n, 11, -3, 3), r = test::random_vector(n, 12);
+    std::vector<float> y_lanes(n), y_each(n), dx_lanes(n, .5f), dx_each(n, .5f);
+    tree_softmax_lanes(t, x.data(), y_lanes.data(), lanes, .7f);
+    tree_softmax_backward_lanes(t, y_lanes.data(), r.data(), dx_lanes.data(), lanes, .7f);
+    for (int l = 0; l < lanes; ++l) {
+        tree_softmax(t, x.data() + l, y_each.data() + l, lanes, .7f);
+        tree_softmax_backward(t, y_each.data() + l, r.data() + l, dx_each.data() + l, lanes, .7f);
+    }
+    EXPECT_EQ(y_lanes, y_each);
+    for (size_t i = 0; i < n; ++i) EXPECT_NEAR(dx_lanes[i], dx_each[i], 1e-6) << i;
+}
+
 TEST(WordTree, HierarchyProductsByHand) {
     const WordTree t = parse_word_tree(kSmallTree, "small.tree");
     const std::vector<float> expected = {.7f, .3f, .42f, .21f, .07f, .24f, .06f, .378f, .042f};
@@ -198,6 +218,117 @@ TEST(WordTree, TopDownPredictionByHand) {
     std::vector<float> strided(t.size() * 2, 99.f);
     for (int j = 0; j < t.size(); ++j) strided[j * 2] = p[j];
     EXPECT_EQ(top_down_prediction(t, strided.data(), .2f, 2), 2);
+}
+
+// One cell, one anchor, the small tree: objectness .9, conditionals kConditional.
+struct TreeRegion {
+    RegionDecodeParams p;
+    std::vector<float> out;
+    explicit TreeRegion(float objectness) {
+        p.grid_w = p.grid_h = 1;
+        p.num = 1;
+        p.classes = 9;
+        p.anchors = {1, 1};
+        p.tree = std::make_shared<const WordTree>(parse_word_tree(kSmallTree, "small.tree"));
+        out = {.5f, .5f, 0.f, 0.f, objectness};
+        out.insert(out.end(), kConditional.begin(), kConditional.end());
+    }
+    std::vector<Detection> decode(float thresh) const {
+        const LetterboxGeometry g = make_letterbox_geometry(100, 100, 32, 32, ResizeMode::Resize);
+        return decode_region(out.data(), p, g, thresh, .45f);
+    }
+};
+
+// Without a map: one class per box, the top-down node (thresholds as in
+// TopDownPredictionByHand), scored with the objectness alone.
+TEST(WordTreeDecode, TopDownClassScoredByObjectness) {
+    TreeRegion r(.9f);
+    struct Case {
+        float hier;
+        int expected;
+    };
+    for (const Case c : {Case{.5f, 0}, Case{.2f, 2}, Case{.1f, 7}}) {
+        r.p.hier_thresh = c.hier;
+        const std::vector<Detection> d = r.decode(.3f);
+        ASSERT_EQ(d.size(), 1u) << c.hier;
+        EXPECT_EQ(d[0].class_id, c.expected) << c.hier;
+        EXPECT_FLOAT_EQ(d[0].score, .9f);
+    }
+    EXPECT_TRUE(TreeRegion(.25f).decode(.3f).empty());  // objectness not above the threshold
+}
+
+// With a map: dataset class k scores objectness x Pr(map[k]) (.9·.378, .9·.24, .9·.3).
+TEST(WordTreeDecode, MappedClassesScoreAbsoluteProbabilities) {
+    TreeRegion r(.9f);
+    r.p.class_map = {7, 5, 1};
+    EXPECT_EQ(r.p.output_classes(), 3);
+    std::vector<Detection> d = r.decode(.3f);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].class_id, 0);
+    EXPECT_NEAR(d[0].score, .9f * .378f, 1e-6);
+    d = r.decode(.2f);
+    ASSERT_EQ(d.size(), 3u);
+    r.p.class_map = {9};
+    EXPECT_THROW(r.decode(.3f), Error);
+}
+
+// yolo9000's size at 544: 17x17 cells x 3 anchors x 9418 classes.
+TEST(WordTreeDecode, Yolo9000SizedDecodeIsFast) {
+    RegionDecodeParams p;
+    p.grid_w = p.grid_h = 17;
+    p.num = 3;
+    p.classes = 9418;
+    p.anchors = {0.77871f, 1.14074f, 3.00525f, 4.31277f, 9.22725f, 9.61974f};
+    p.tree = std::make_shared<const WordTree>(load_word_tree(test::darknet_data("9k.tree")));
+    const int cells = 17 * 17;
+    std::vector<float> out = test::random_vector(size_t(3) * p.entries() * cells, 3, -3, 3);
+    for (int n = 0; n < 3; ++n) {
+        float* a = out.data() + size_t(n) * p.entries() * cells;
+        for (int i = 0; i < 2 * cells; ++i) a[i] = .5f + a[i] / 8;
+        for (int i = 0; i < cells; ++i) a[4 * cells + i] = .5f + a[4 * cells + i] / 6.1f;  // objectness in (0, 1)
+        tree_softmax_lanes(*p.tree, a + 5 * cells, a + 5 * cells, cells);
+    }
+    const LetterboxGeometry g = make_letterbox_geometry(640, 480, 544, 544, ResizeMode::Letterbox);
+    RegionCandidates workspace;
+    size_t found = decode_region(out.data(), p, g, .2f, .45f, {}, &workspace).size();  // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3; ++i) found = decode_region(out.data(), p, g, .2f, .45f, {}, &workspace).size();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / 3;
+    std::printf("[ speed ] yolo9000 decode at 544 (867 boxes x 9418 classes): %.1f ms, %zu detections\n", ms, found);
+    EXPECT_GT(found, 0u);
+    EXPECT_LT(ms, 2000);  // generous: shared 2-core machines; typically tens of ms
+}
+
+// `yolo9k detect` on a tiny tree network: tree= relative to the cfg's folder, names
+// defaulting to the .names beside the tree, --hier and --map.
+TEST(WordTreeCli, DetectUsesTreeNamesHierAndMap) {
+    test::TempDir dir;
+    test::write_file(dir.file("small.tree"), kSmallTree);
+    test::write_file(dir.file("small.names"), "animal\nplant\ndog\ncat\nbird\ntree\ngrass\nterrier\nhound\n");
+    test::write_file(dir.file("two.map"), "7\n1\n");
+    test::write_file(dir.file("two.names"), "terrier-ish\nplant-ish\n");
+    test::write_file(dir.file("tiny.cfg"),
+                     "[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=28\nsize=1\nstride=1\npad=0\n"
+                     "activation=linear\n[region]\nclasses=9\nnum=2\nanchors=1,1,2,2\nsoftmax=1\ntree=small.tree\n");
+    ASSERT_EQ(test::run_cli("init-weights --cfg " + dir.file("tiny.cfg") + " --out " + dir.file("tiny.weights")).exit_code, 0);
+    const std::string base = "detect --cfg " + dir.file("tiny.cfg") + " --weights " + dir.file("tiny.weights") +
+                             " --thresh 0 --nms 0 " + test::darknet_data("dog.jpg");
+    auto r = test::run_cli(base + " --hier .5 --json " + dir.file("top.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string top = test::read_file(dir.file("top.json"));
+    // Every one of the 2x2x2 boxes gets exactly one class, named from small.names.
+    EXPECT_TRUE(top.find("\"animal\"") != std::string::npos || top.find("\"plant\"") != std::string::npos) << top;
+    r = test::run_cli(base + " --map " + dir.file("two.map") + " --names " + dir.file("two.names") + " --json " +
+                      dir.file("map.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string mapped = test::read_file(dir.file("map.json"));
+    EXPECT_NE(mapped.find("\"plant-ish\""), std::string::npos) << mapped;
+    EXPECT_EQ(mapped.find("\"animal\""), std::string::npos) << mapped;
+    // A map naming a node outside the tree is an error naming the map file and line.
+    test::write_file(dir.file("bad.map"), "3\n9\n");
+    r = test::run_cli(base + " --map " + dir.file("bad.map"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("bad.map:2: node 9 is outside the tree"), std::string::npos) << r.err;
 }
 
 // The layers check what they load, with the cfg line.
