@@ -280,7 +280,7 @@ TEST(JointTraining, TreeModelLearnsClassesSeenOnlyInClassificationImages) {
     o.no_chart = true;
     o.checkpoint_every = 1000;
     o.save_every = 0;
-    o.seed = 3;
+    o.seed = 3;  // seed 4: recall .39, leaf accuracy .91, top-down named right .93: also passes
     o.augment = false;
     int class_only_seen = 0;
     const TrainResult r = train_detector(o, [&](const TrainProgress& p) { class_only_seen += p.stats.class_count - p.stats.count; });
@@ -297,7 +297,8 @@ TEST(JointTraining, TreeModelLearnsClassesSeenOnlyInClassificationImages) {
     auto exec = make_executor(net, "onednn", {.batch = 1});
     const int W = region.output_shape().w, H = region.output_shape().h, cells = W * H;
     const RegionDecodeParams params{W, H, region.num, region.classes, region.coords, region.anchors};
-    constexpr float kObjThresh = .25f, kNms = .45f, kHierThresh = .5f;
+    // Objectness .1: a 200-step model is not yet confident; darknet's own valid uses .005.
+    constexpr float kObjThresh = .1f, kNms = .45f, kHierThresh = .5f;
     std::vector<float> input(size_t(3) * net.input_shape().w * net.input_shape().h);
     RegionCandidates cand;
     struct Match {
