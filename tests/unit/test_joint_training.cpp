@@ -262,7 +262,7 @@ TEST(JointTraining, TreeModelLearnsClassesSeenOnlyInClassificationImages) {
 
     test::write_file(dir.file("cell.tree"), kCellTree);
     test::write_file(dir.file("cell.names"), kCellNames);
-    // 200 steps of 8 images at lr .002, letterboxed without augmentation: about 30 s on two
+    // 200 steps of 8 images at lr .002, letterboxed without augmentation: about 15 s on two
     // free cores. (150 steps, or lr .003, had not yet learned the classes.)
     const int iterations = 200;
     std::string cfg = test::tiny_detector_cfg(4, iterations, 0.002f);
