@@ -43,6 +43,13 @@ Action add_train_command(CLI::App& app) {
     sub->add_option("--valid-split", o->valid_split, "with --dataset: the split to evaluate on for --map-every");
     sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights");
     sub->add_option("--stop-after", o->stop_after, "stop (with a checkpoint) after N steps in this run");
+    sub->add_option("--class-data", o->class_data,
+                    "YOLO9000 joint training: classification-only images, a folder of <class name>/ folders or a list "
+                    "(each image's folder names its class)")
+        ->check(CLI::ExistingPath);
+    sub->add_option("--class-ratio", o->class_ratio,
+                    "classification images per detection image in the batches (the paper's YOLO9000: 4)")
+        ->check(CLI::PositiveNumber);
     sub->add_flag("-q,--quiet", o->quiet, "no progress lines");
     return [o] {
         TrainResult r = train_detector(*o);

@@ -38,6 +38,9 @@ struct LabeledImage {
     std::string image_path;  // may not exist (annotation-only sets such as voc-annotations)
     int width = 0, height = 0;  // pixels when the annotation gives them, else 0
     std::vector<TruthBox> boxes;
+    // A classification-only image (YOLO9000's joint training): the class the whole image
+    // shows, with no boxes; -1 for a detection image.
+    int image_class = -1;
 };
 
 // What was wrong with the data and what was done about it (policy: a bad box or a

@@ -22,6 +22,7 @@ constexpr std::size_t kWarningsShown = 10;
 
 struct DetectionLoader::State {
     Dataset dataset;
+    Dataset class_only;  // classification-only images, drawn with options.class_share
     LoaderOptions options;
 
     std::mutex mutex;
@@ -33,7 +34,7 @@ struct DetectionLoader::State {
     std::vector<std::thread> workers;
 
     mutable std::mutex failure_mutex;
-    std::set<std::size_t> failed;  // dataset indices that could not be read
+    std::set<std::size_t> failed;  // images that could not be read: detection indices, then class_only's after them
     std::vector<std::string> warnings;
 
     bool known_bad(std::size_t i) const {
@@ -54,21 +55,22 @@ struct DetectionLoader::State {
                         std::to_string(options.max_failed_images) + " allowed); first: " + warnings.front());
     }
 
-    // Reads an image for one slot, drawing again while the draw is unreadable.
-    std::size_t draw_readable(AugmentRng& rng, cv::Mat& image) {
+    // Reads an image of `set` for one slot, drawing again while the draw is unreadable.
+    std::size_t draw_readable(const Dataset& set, AugmentRng& rng, cv::Mat& image) {
+        const std::size_t key_offset = &set == &dataset ? 0 : dataset.images.size();
         for (int attempt = 0; attempt < kMaxDrawsPerSlot; ++attempt) {
-            const std::size_t i = rng.below(dataset.images.size());
-            if (known_bad(i)) continue;
+            const std::size_t i = rng.below(set.images.size());
+            if (known_bad(key_offset + i)) continue;
             try {
-                image = load_image(dataset.images[i].image_path);
+                image = load_image(set.images[i].image_path);
                 return i;
             } catch (const Error& e) {
-                record_failure(i, e.what());
+                record_failure(key_offset + i, e.what());
             }
         }
         std::lock_guard lock(failure_mutex);
         throw Error("no readable image in " + std::to_string(kMaxDrawsPerSlot) + " random draws (" +
-                    std::to_string(failed.size()) + " of " + std::to_string(dataset.images.size()) +
+                    std::to_string(failed.size()) + " of " + std::to_string(set.images.size()) +
                     " images failed so far)");
     }
 
@@ -85,13 +87,22 @@ struct DetectionLoader::State {
         b.images.resize(per_image * options.batch);
         b.truths.resize(options.batch);
         b.paths.resize(options.batch);
+        b.image_classes.assign(options.batch, -1);
         for (int slot = 0; slot < options.batch; ++slot) {
             AugmentRng rng(options.seed, static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(slot));
+            // Only mixed runs draw the coin, so plain detection batches keep their bytes.
+            const bool classification = !class_only.images.empty() && rng.uniform(0, 1) < options.class_share;
+            const Dataset& set = classification ? class_only : dataset;
             cv::Mat image;
-            const std::size_t i = draw_readable(rng, image);
-            b.paths[slot] = dataset.images[i].image_path;
-            b.truths[slot] = augment_detection(image, dataset.images[i].boxes, size.width, size.height,
-                                               options.augment, rng, b.images.data() + per_image * slot);
+            const std::size_t i = draw_readable(set, rng, image);
+            const LabeledImage& item = set.images[i];
+            b.paths[slot] = item.image_path;
+            b.truths[slot] = augment_detection(image, item.boxes, size.width, size.height, options.augment, rng,
+                                               b.images.data() + per_image * slot);
+            if (classification) {
+                b.truths[slot].clear();
+                b.image_classes[slot] = item.image_class;
+            }
         }
         return b;
     }
@@ -120,8 +131,17 @@ struct DetectionLoader::State {
     }
 };
 
-DetectionLoader::DetectionLoader(Dataset dataset, LoaderOptions options) : state_(std::make_unique<State>()) {
+DetectionLoader::DetectionLoader(Dataset dataset, LoaderOptions options, Dataset class_only)
+    : state_(std::make_unique<State>()) {
     if (dataset.images.empty()) throw Error("data loader: the dataset has no images");
+    if (!(options.class_share >= 0 && options.class_share < 1))
+        throw Error("data loader: class_share must be in [0, 1) (some detection images are needed), got " +
+                    std::to_string(options.class_share));
+    for (const LabeledImage& item : class_only.images)
+        if (item.image_class < 0 || !item.boxes.empty())
+            throw Error("data loader: " + item.image_path +
+                        ": a classification-only image needs an image class and no boxes");
+    state_->class_only = std::move(class_only);
     if (options.batch <= 0) throw Error("data loader: batch must be positive");
     if (options.threads <= 0) throw Error("data loader: threads must be positive");
     if (options.prefetch <= 0) throw Error("data loader: prefetch must be positive");

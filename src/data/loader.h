@@ -21,6 +21,9 @@ struct DetectionBatch {
     std::vector<float> images;                 // batch x 3 x height x width, plain NCHW, RGB [0, 1]
     std::vector<std::vector<TruthBox>> truths; // per image, relative to the network input
     std::vector<std::string> paths;            // the image each slot holds
+    // Per slot: the label of a classification-only image (then truths[slot] is empty), -1
+    // for a detection image. region_loss's image_classes.
+    std::vector<int> image_classes;
 };
 
 struct NetSize {
@@ -43,12 +46,18 @@ struct LoaderOptions {
     // Error once more than this many distinct images failed, or a slot fails 50 draws running.
     std::size_t max_failed_images = 100;
     bool quiet = false;  // do not echo the per-image warnings to stderr
+    // Mixed batches (YOLO9000's joint training): with a classification-only set given to
+    // the loader, each slot draws from it with this probability (from the slot's own random
+    // stream, so still a pure function of (seed, batch, slot)), else from the detection set.
+    double class_share = 0;
 };
 
 class DetectionLoader {
 public:
     // Throws Error when the dataset has no images or the options make no sense.
-    DetectionLoader(Dataset dataset, LoaderOptions options);
+    // class_only: classification-only images (each with image_class >= 0 and no boxes),
+    // mixed in with options.class_share; empty for plain detection training.
+    DetectionLoader(Dataset dataset, LoaderOptions options, Dataset class_only = {});
     ~DetectionLoader();  // stops and joins the workers
     DetectionLoader(const DetectionLoader&) = delete;
     DetectionLoader& operator=(const DetectionLoader&) = delete;

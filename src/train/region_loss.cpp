@@ -92,6 +92,35 @@ public:
         }
         return out_[index(n, l_.coords + 1 + k, i, j)];
     }
+    // Tree: the cross-entropy of every sibling group on `node`'s path to the root toward
+    // the path's node; returns Pr(node) = the product of the path's conditionals. Each
+    // group's loss is held on the path's entry (log-softmax from the raw inputs: no log 0).
+    float tree_class(const WordTree& tree, int n, int i, int j, int node, float scale) {
+        float probability = 1;
+        for (int c = node; c >= 0; c = tree.parent[c]) {
+            probability *= out_[index(n, l_.coords + 1 + c, i, j)];
+            const int g = tree.group[c], first = tree.group_offset[g], size = tree.group_size[g];
+            double largest = -INFINITY, sum = 0;
+            for (int m = first; m < first + size; ++m)
+                largest = std::max(largest, double(in_[index(n, l_.coords + 1 + m, i, j)]));
+            for (int m = first; m < first + size; ++m) sum += std::exp(in_[index(n, l_.coords + 1 + m, i, j)] - largest);
+            for (int m = first; m < first + size; ++m) {
+                const size_t e = index(n, l_.coords + 1 + m, i, j);
+                loss_[e] = m == c ? scale * (largest + std::log(sum) - in_[e]) : 0.0;
+                grad_[e] = scale * (out_[e] - (m == c ? 1.f : 0.f));
+            }
+        }
+        return probability;
+    }
+    // Pr(class) at slot (n, i, j) as darknet computes it (tree: the path's product, from
+    // the node up, in float).
+    float class_probability(const WordTree* tree, int n, int i, int j, int cls) const {
+        if (!tree) return out_[index(n, l_.coords + 1 + cls, i, j)];
+        float p = 1;
+        for (int c = cls; c >= 0; c = tree->parent[c]) p *= out_[index(n, l_.coords + 1 + c, i, j)];
+        return p;
+    }
+
     // Binary cross-entropy of one logistic class entry toward y: s (softplus(z) - y z).
     void logistic_class(size_t e, float y, float scale) {
         const double z = in_[e];
@@ -114,13 +143,33 @@ float shape_iou(float w1, float h1, float w2, float h2) { return box_iou({0, 0, 
 }  // namespace
 
 RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const float* output,
-                            std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad) {
-    if (!l.tree_file.empty())
-        throw Error("region loss: [region] at cfg line " + std::to_string(l.cfg_line()) +
-                    " uses tree= (YOLO9000's WordTree softmax), whose loss is not implemented");
+                            std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad,
+                            std::span<const int> image_classes) {
+    const std::string where = "[region] at cfg line " + std::to_string(l.cfg_line());
+    if (!l.tree_file.empty() && !l.tree)
+        throw Error("region loss: " + where + " names tree=" + l.tree_file + " but the tree was not loaded");
+    const WordTree* tree = l.tree.get();
+    if (tree && tree->size() != l.classes)
+        throw Error("region loss: " + where + " has classes=" + std::to_string(l.classes) + " but its tree " +
+                    tree->source + " has " + std::to_string(tree->size()) + " nodes");
     if (int(truths.size()) < batch)
         throw Error("region loss: " + std::to_string(truths.size()) + " truth lists for a batch of " +
                     std::to_string(batch) + " images");
+    if (!image_classes.empty() && int(image_classes.size()) < batch)
+        throw Error("region loss: " + std::to_string(image_classes.size()) + " image classes for a batch of " +
+                    std::to_string(batch) + " images");
+    // A dataset class id to the layer's class entry (a tree node with a tree).
+    const int labels = l.class_map.empty() ? l.classes : int(l.class_map.size());
+    auto class_entry = [&](int id, const std::string& what) {
+        if (id < 0 || id >= labels)
+            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " is outside [0, " +
+                        std::to_string(labels) + ") of the " + where + (l.class_map.empty() ? "" : "'s map"));
+        const int c = l.class_map.empty() ? id : l.class_map[id];
+        if (c < 0 || c >= l.classes)
+            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " maps to " + std::to_string(c) +
+                        ", outside the " + std::to_string(l.classes) + " classes of the " + where);
+        return c;
+    };
     const size_t per_image = l.output_shape().size();
     const int W = l.output_shape().w, H = l.output_shape().h;
     RegionLossStats stats;
@@ -132,17 +181,41 @@ RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const
 
     for (int b = 0; b < batch; ++b) {
         ImageTerms t(l, head_input + b * per_image, output + b * per_image, grad + b * per_image, entry_loss);
+        const int image_class = image_classes.empty() ? -1 : image_classes[b];
+        if (image_class >= 0) {
+            // Classification-only image (see the header): the class term at the slot most
+            // confident of the label, "no object" everywhere else.
+            const int cls = class_entry(image_class, "image " + std::to_string(b) + " (classification-only)");
+            float best_p = 0;
+            int best_n = 0, best_i = 0, best_j = 0;
+            for (int n = 0; n < l.num; ++n)  // darknet's order: anchor-major, then rows
+                for (int j = 0; j < H; ++j)
+                    for (int i = 0; i < W; ++i) {
+                        const float p = t.objectness(n, i, j) * t.class_probability(tree, n, i, j, cls);
+                        if (p > best_p) best_p = p, best_n = n, best_i = i, best_j = j;
+                        t.logistic_squared(t.index(n, l.coords, i, j), 0, l.noobject_scale);
+                    }
+            t.no_term(t.index(best_n, l.coords, best_i, best_j));
+            if (tree) {
+                sum_class += t.tree_class(*tree, best_n, best_i, best_j, cls, l.class_scale);
+            } else if (l.softmax) {
+                sum_class += t.softmax_class(best_n, best_i, best_j, cls, l.class_scale);
+            } else {
+                for (int c = 0; c < l.classes; ++c)
+                    t.logistic_class(t.index(best_n, l.coords + 1 + c, best_i, best_j), c == cls, l.class_scale);
+                sum_class += t.class_probability(nullptr, best_n, best_i, best_j, cls);
+            }
+            ++stats.class_count;
+            for (double v : entry_loss) stats.loss += v;
+            continue;
+        }
         boxes.clear();
         classes.clear();
         for (size_t k = 0; k < truths[b].size(); ++k) {
             const TruthBox& tb = truths[b][k];
             if (!(tb.w > 0 && tb.h > 0)) continue;  // degenerate: nothing to regress toward
-            if (tb.class_id < 0 || tb.class_id >= l.classes)
-                throw Error("region loss: image " + std::to_string(b) + ", box " + std::to_string(k) + ": class id " +
-                            std::to_string(tb.class_id) + " is outside [0, " + std::to_string(l.classes) +
-                            ") of the [region] layer (cfg line " + std::to_string(l.cfg_line()) + ")");
             boxes.push_back({tb.x, tb.y, tb.w, tb.h});
-            classes.push_back(tb.class_id);
+            classes.push_back(class_entry(tb.class_id, "image " + std::to_string(b) + ", box " + std::to_string(k)));
         }
 
         // Every slot: no-object and (early on) prior terms.
@@ -189,7 +262,9 @@ RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const
             t.logistic_squared(t.index(best_n, l.coords, i, j), l.rescore ? iou : 1.f, l.object_scale);
 
             const int cls = classes[k];
-            if (l.softmax) {
+            if (tree) {
+                sum_class += t.tree_class(*tree, best_n, i, j, cls, l.class_scale);
+            } else if (l.softmax) {
                 sum_class += t.softmax_class(best_n, i, j, cls, l.class_scale);
             } else {
                 char& seen_slot = has_class_term[(size_t(best_n) * H + j) * W + i];
@@ -205,6 +280,7 @@ RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const
                 }
             }
             ++stats.count;
+            ++stats.class_count;
         }
         for (double v : entry_loss) stats.loss += v;
     }
@@ -213,11 +289,11 @@ RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const
     stats.avg_noobj = slots > 0 ? float(sum_noobj / slots) : 0.f;
     if (stats.count > 0) {
         stats.avg_iou = float(sum_iou / stats.count);
-        stats.avg_class = float(sum_class / stats.count);
         stats.avg_obj = float(sum_obj / stats.count);
         stats.recall50 = float(recall50 / stats.count);
         stats.recall75 = float(recall75 / stats.count);
     }
+    if (stats.class_count > 0) stats.avg_class = float(sum_class / stats.class_count);
     return stats;
 }
 

@@ -33,6 +33,34 @@
 // takes without bias_match, the rescore IoU target); those dependencies are not
 // differentiated, as in darknet. darknet's own printed "cost" is Σ delta², not this L.
 //
+// YOLO9000 (the layer has a WordTree, `tree=`): the class entries hold Pr(node | parent),
+// a softmax per sibling group. A label k (mapped through the layer's class_map when it has
+// one) is a tree node; its class term is class_scale * the cross-entropy of every group on
+// k's path to the root toward the path's node in that group (gradient class_scale (p - 1)
+// on the path's node, class_scale p on its siblings; groups off the path get nothing). So
+// a label "cell" trains only the group above it, and a leaf trains each level up to the root.
+//
+// Classification-only images (image_classes[b] >= 0: a label without a box, e.g. an
+// ImageNet image in YOLO9000's joint training). What darknet's region_layer.c does, which
+// is what we do:
+//  * the slot (anchor n, cell i, j) with the largest objectness * Pr(label) is chosen (the
+//    first in darknet's anchor-major order on ties; slot 0 when every product is 0), and
+//    only the label's class term (along its path) is applied there;
+//  * every other slot's objectness goes toward 0 with noobject_scale, and the chosen slot's
+//    objectness gets no term at all;
+//  * no box terms (not even the early prior pull); any boxes of the image are ignored.
+// The paper says instead that objectness is backpropagated "assuming the predicted box
+// overlaps what would be the ground truth label by at least .3 IOU"; darknet computes that
+// target (object_scale (.3 - σ) when σ < .3) and then overwrites it with 0, so the chosen
+// slot's objectness is untouched, and it pushes every other slot toward "no object",
+// which the paper does not mention. Statistics as darknet prints them: the image adds to
+// the Class average (class_count) and to the slot count of No Obj, but neither to count
+// nor to No Obj's sum. Without a tree the same rule runs with Pr(label) = the flat
+// class probability (darknet has no such path: it reads classification-only truths only
+// with a tree).
+// Labels: darknet applies `map=` only to detection truths and takes classification-only
+// labels as tree nodes already; we map both (both are dataset class ids here).
+//
 // Truth boxes: all of an image's boxes are used. darknet reads at most 30 per image (the
 // size of its truth buffer) and stops at the first box with
 // x == 0; both are artefacts of its buffer layout, not of the method, so we keep every box
@@ -57,19 +85,24 @@ inline constexpr uint64_t kRegionPriorWarmupImages = 12800;
 struct RegionLossStats {
     double loss = 0;
     float avg_iou = 0;    // IoU of each truth with the prediction of its assigned slot
-    float avg_class = 0;  // probability of the true class at the assigned slot
+    float avg_class = 0;  // probability of the true class at the assigned slot (tree: of the node, the path's product)
     float avg_obj = 0;    // objectness at the assigned slots
     float avg_noobj = 0;  // objectness over every slot of the batch
     float recall50 = 0;   // share of truths whose assigned prediction has IoU > .5
     float recall75 = 0;   // ... > .75
     int count = 0;        // truths used
+    int class_count = 0;  // truths + classification-only images: what avg_class averages over
 };
 
 // head_input: raw input of the region layer (batch x C x H x W, NCHW); output: the layer's
 // activated output for it (RegionLayer::forward_reference). truths: one vector per image
-// (at least `batch`). seen: images seen before this batch. Writes dLoss/d(head_input) into
-// grad (same size; overwritten). Throws Error for a class id outside [0, classes).
+// (at least `batch`). seen: images seen before this batch. image_classes: per image, the
+// label of a classification-only image, -1 for a detection image (empty: all detection).
+// Writes dLoss/d(head_input) into grad (same size; overwritten). Throws Error for a class
+// id outside [0, classes) (with a class_map: outside the map), or a tree= layer whose tree
+// was not loaded.
 RegionLossStats region_loss(const RegionLayer& layer, const float* head_input, const float* output,
-                            std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad);
+                            std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad,
+                            std::span<const int> image_classes = {});
 
 }  // namespace yolo9k

@@ -8,6 +8,7 @@
 
 #include "backend/train_executor.h"
 #include "core/error.h"
+#include "data/class_only_images.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "eval/evaluate.h"
@@ -53,7 +54,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
-    if (!region->tree_file.empty()) throw Error(o.cfg + ": WordTree ([region] tree=) training is not supported yet");
+    if (!region->tree_file.empty() && !region->tree)
+        throw Error(o.cfg + ": [region] tree=" + region->tree_file + " was not loaded");
 
     // Data.
     DataFile df;
@@ -78,9 +80,22 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         else throw Error("train: --map-every needs a validation set (.data `valid`, or --valid-split with --dataset)");
         if (valid.images.empty()) throw Error("train: the validation set is empty");
     }
-    if (int(data.class_names.size()) != region->classes)
-        throw Error(o.cfg + ": [region] classes=" + std::to_string(region->classes) + " but the dataset has " +
-                    std::to_string(data.class_names.size()) + " classes");
+    // Dataset class ids are the layer's classes, or go through its map= (YOLO9000's coco9k.map).
+    const size_t labels = region->class_map.empty() ? size_t(region->classes) : region->class_map.size();
+    if (data.class_names.size() != labels)
+        throw Error(o.cfg + ": [region] " +
+                    (region->class_map.empty() ? "classes=" + std::to_string(region->classes)
+                                               : "map=" + region->map_file + " (" + std::to_string(labels) + " entries)") +
+                    " but the dataset has " + std::to_string(data.class_names.size()) + " classes");
+    Dataset class_only;
+    if (!o.class_data.empty()) {
+        if (!(o.class_ratio > 0 && std::isfinite(o.class_ratio)))
+            throw Error("train: the classification ratio must be positive, got " + std::to_string(o.class_ratio));
+        class_only = load_class_only_images(o.class_data, data.class_names);
+        if (!o.quiet)
+            std::fprintf(stderr, "joint training: %zu classification-only images from %s, %.3g per detection image\n",
+                         class_only.images.size(), o.class_data.c_str(), o.class_ratio);
+    }
     if (backup.empty()) backup = "backup";
     fs::create_directories(backup);
     const std::string name = o.name.empty() ? fs::path(o.cfg).stem().string() : o.name;
@@ -139,12 +154,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     lopt.augment = augment_options_from(p, region->jitter);
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
+    if (!class_only.images.empty()) lopt.class_share = o.class_ratio / (1 + o.class_ratio);
     lopt.first_batch = state.iteration * p.subdivisions;
     lopt.size_for_batch = [size_for_step, subdiv = p.subdivisions](int64_t b) {
         auto [w, h] = size_for_step(b / subdiv);
         return NetSize{w, h};
     };
-    DetectionLoader loader(std::move(data), lopt);
+    DetectionLoader loader(std::move(data), lopt, std::move(class_only));
 
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
@@ -180,18 +196,19 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
             const size_t n = size_t(mini) * region->input_shape().size();
             grad.resize(n);
             RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
-                                             state.seen, grad.data());
+                                             state.seen, grad.data(), batch.image_classes);
             exec.backward(grad.data());
             state.seen += uint64_t(mini);
             loss_sum += st.loss;
             // Accumulate darknet's printed statistics, weighted by their counts.
             agg.avg_iou += st.avg_iou * st.count;
-            agg.avg_class += st.avg_class * st.count;
+            agg.avg_class += st.avg_class * st.class_count;
             agg.avg_obj += st.avg_obj * st.count;
             agg.recall50 += st.recall50 * st.count;
             agg.recall75 += st.recall75 * st.count;
             agg.avg_noobj += st.avg_noobj;
             agg.count += st.count;
+            agg.class_count += st.class_count;
         }
         const float loss = float(loss_sum / images_per_step);
         if (!std::isfinite(loss)) {
@@ -225,18 +242,21 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         pr.stats = agg;
         if (agg.count > 0) {
             pr.stats.avg_iou /= agg.count;
-            pr.stats.avg_class /= agg.count;
             pr.stats.avg_obj /= agg.count;
             pr.stats.recall50 /= agg.count;
             pr.stats.recall75 /= agg.count;
         }
+        if (agg.class_count > 0) pr.stats.avg_class /= agg.class_count;
         pr.stats.avg_noobj /= p.subdivisions;
         if (!o.quiet)
             std::printf("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
-                        "recall %.3f (%d boxes)\n",
+                        "recall %.3f (%d boxes%s)\n",
                         (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, w, h,
                         format_duration(pr.eta_s).c_str(), pr.stats.avg_iou, pr.stats.avg_class, pr.stats.avg_obj,
-                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count);
+                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count,
+                        agg.class_count > agg.count
+                            ? (", " + std::to_string(agg.class_count - agg.count) + " classification-only images").c_str()
+                            : "");
         std::fflush(stdout);
         if (on_progress) on_progress(pr);
 

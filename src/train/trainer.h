@@ -43,6 +43,15 @@ struct TrainOptions {
     int map_every = 0;
     std::string valid_split;  // with `dataset`: the VOC split to evaluate on (a .data uses `valid`)
     std::function<void(int64_t iteration, double map50)> on_map;
+    // YOLO9000 joint training: classification-only images (load_class_only_images: a folder
+    // of <class name>/ folders or a list), labelled with the detector's class names, mixed
+    // into the batches with class_ratio classification images per detection image (each
+    // slot draws from the classification set with probability r / (1 + r)). The paper's
+    // YOLO9000 run oversamples COCO until ImageNet is only 4:1 larger, i.e. r = 4; the
+    // default 1 gives equal shares, the ratio at which a small detection set still teaches
+    // localisation (see tests/unit/test_joint_training.cpp).
+    std::string class_data;
+    double class_ratio = 1;
 };
 
 struct TrainProgress {
