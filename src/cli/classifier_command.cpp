@@ -10,6 +10,7 @@
 
 #include "classify/classifier.h"
 #include "cli/commands.h"
+#include "cli/training_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/classification_dataset.h"
@@ -39,34 +40,13 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
     sub->add_option("--labels", o->labels_file, "class names, one a line (overrides the .data's labels)")
         ->check(CLI::ExistingFile);
     sub->add_option("--valid", o->valid, "validation set (default: the .data's valid, or DIR/valid)");
-    sub->add_option("--cfg", o->cfg, "network .cfg (e.g. darknet19.cfg, darknet19_448.cfg, tiny.cfg)")
-        ->required()
-        ->check(CLI::ExistingFile);
-    sub->add_option("--weights", o->weights, "initial weights: pretrained (e.g. darknet19 224 for the 448 fine-tune) or partial")
-        ->check(CLI::ExistingFile);
-    sub->add_option("--backup", o->backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
-    sub->add_option("--name", o->name, "checkpoint prefix (default: the cfg's name)");
-    sub->add_flag("--resume", o->resume, "continue from <backup>/<name>_last.weights and its .state");
-    sub->add_flag("--clear", o->clear, "start the schedule from 0 even if the weights have seen images");
-    sub->add_option("--seed", o->seed, "random seed: a run is reproducible from it");
-    sub->add_option("--threads", o->threads, "compute threads (default: all cores)");
-    sub->add_option("--loader-threads", o->loader_threads, "data loading threads");
-    sub->add_option("--backend", o->backend, "onednn (fast) or reference");
-    sub->add_option("--batch", o->batch, "override [net] batch (images per step)");
-    sub->add_option("--subdivisions", o->subdivisions, "override [net] subdivisions");
-    sub->add_option("--max-batches", o->max_batches, "override [net] max_batches");
-    sub->add_option("--learning-rate", o->learning_rate, "override [net] learning_rate");
-    sub->add_option("--burn-in", o->burn_in, "override [net] burn_in");
+    add_run_setup_options(*sub, *o, "network .cfg (e.g. darknet19.cfg, darknet19_448.cfg, tiny.cfg)",
+                          "initial weights: pretrained (e.g. darknet19 224 for the 448 fine-tune) or partial");
     sub->add_option("--size", o->size, "input side (default: the cfg's width); min_crop/max_crop scale with it");
     sub->add_flag("!--no-augment", o->augment, "no crop/flip/HSV augmentation (centre crop only)");
-    sub->add_option("--checkpoint-every", o->checkpoint_every, "write <name>_last.weights every N steps");
-    sub->add_option("--save-every", o->save_every, "keep <name>_<step>.weights every N steps");
     sub->add_option("--valid-every", o->valid_every, "top-1/top-k on the validation set every N steps; keeps <name>_best.weights");
     sub->add_option("--top", o->top, "k of the top-k accuracy (default: the .data's top, else 5)");
-    sub->add_option("--chart", o->chart, "training chart PNG (default <backup>/<name>_chart.png)");
-    sub->add_flag("--no-chart", o->no_chart, "do not draw the chart");
-    sub->add_option("--stop-after", o->stop_after, "stop (with a checkpoint) after N steps in this run");
-    sub->add_flag("-q,--quiet", o->quiet, "no progress lines");
+    add_run_output_options(*sub, *o);
 }
 
 struct PredictOptions {

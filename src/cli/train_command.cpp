@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/training_options.h"
 #include "core/error.h"
 #include "network/network.h"
 #include "train/trainer.h"
@@ -17,32 +18,12 @@ Action add_train_command(CLI::App& app) {
     sub->add_option("--dataset", o->dataset, "or: any dataset yolo9k reads (VOC folder, COCO JSON, list file)");
     sub->add_option("--split", o->split, "VOC split for --dataset (ImageSets/Main/<split>.txt)");
     sub->add_option("--names", o->names_file, "class names file (overrides the .data's names)")->check(CLI::ExistingFile);
-    sub->add_option("--cfg", o->cfg, "network .cfg")->required()->check(CLI::ExistingFile);
-    sub->add_option("--weights", o->weights, "initial weights: pretrained, or a partial backbone (e.g. .conv.23)")
-        ->check(CLI::ExistingFile);
-    sub->add_option("--backup", o->backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
-    sub->add_option("--name", o->name, "checkpoint prefix (default: the cfg's name)");
-    sub->add_flag("--resume", o->resume, "continue from <backup>/<name>_last.weights and its .state");
-    sub->add_flag("--clear", o->clear, "start the schedule from 0 even if the weights have seen images");
-    sub->add_option("--seed", o->seed, "random seed: a run is reproducible from it");
-    sub->add_option("--threads", o->threads, "compute threads (default: all cores)");
-    sub->add_option("--loader-threads", o->loader_threads, "data loading threads");
-    sub->add_option("--backend", o->backend, "onednn (fast) or reference");
-    sub->add_option("--batch", o->batch, "override [net] batch (images per step)");
-    sub->add_option("--subdivisions", o->subdivisions, "override [net] subdivisions");
-    sub->add_option("--max-batches", o->max_batches, "override [net] max_batches");
-    sub->add_option("--learning-rate", o->learning_rate, "override [net] learning_rate");
-    sub->add_option("--burn-in", o->burn_in, "override [net] burn_in");
+    add_run_setup_options(*sub, *o, "network .cfg", "initial weights: pretrained, or a partial backbone (e.g. .conv.23)");
     sub->add_option("--size", o->size, "fixed input size when multi-scale is off (default: the cfg's)");
     sub->add_option("--multiscale", o->multiscale, "1: new size from 320..608 every 10 steps, 0: off (default: [region] random)");
     sub->add_flag("!--no-augment", o->augment, "no jitter/flip/HSV augmentation (letterbox only)");
-    sub->add_option("--checkpoint-every", o->checkpoint_every, "write <name>_last.weights every N steps");
-    sub->add_option("--save-every", o->save_every, "keep <name>_<step>.weights every N steps");
-    sub->add_option("--chart", o->chart, "training chart PNG (default <backup>/<name>_chart.png)");
-    sub->add_flag("--no-chart", o->no_chart, "do not draw the chart");
     sub->add_option("--valid-split", o->valid_split, "with --dataset: the split to evaluate on for --map-every");
     sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights");
-    sub->add_option("--stop-after", o->stop_after, "stop (with a checkpoint) after N steps in this run");
     sub->add_option("--class-data", o->class_data,
                     "YOLO9000 joint training: classification-only images, a folder of <class name>/ folders or a list "
                     "(each image's folder names its class)")
@@ -50,7 +31,7 @@ Action add_train_command(CLI::App& app) {
     sub->add_option("--class-ratio", o->class_ratio,
                     "classification images per detection image in the batches (the paper's YOLO9000: 4)")
         ->check(CLI::PositiveNumber);
-    sub->add_flag("-q,--quiet", o->quiet, "no progress lines");
+    add_run_output_options(*sub, *o);
     return [o] {
         TrainResult r = train_detector(*o);
         std::printf("trained %lld iterations in %.1f s (%.1f images/s), avg loss %.4f -> %s\n", (long long)r.iterations,

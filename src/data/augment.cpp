@@ -103,9 +103,6 @@ std::vector<TruthBox> transform_boxes(const std::vector<TruthBox>& boxes, float 
     return out;
 }
 
-namespace {
-
-// Darknet's distort_image: hue shift (wrapping), saturation and value scaled, clamped to [0, 1].
 void distort_hsv(cv::Mat& rgb, float hue, float saturation, float exposure) {
     if (hue == 0 && saturation == 1 && exposure == 1) return;
     cv::Mat hsv;
@@ -127,8 +124,6 @@ void write_planar(const cv::Mat& rgb, float* dst) {
                          cv::Mat(rgb.rows, rgb.cols, CV_32F, dst + 2 * plane)};
     cv::split(rgb, planes);
 }
-
-}  // namespace
 
 std::vector<TruthBox> augment_detection(const cv::Mat& bgr, const std::vector<TruthBox>& boxes, int net_w,
                                         int net_h, const AugmentOptions& options, AugmentRng& rng, float* dst) {

@@ -64,4 +64,11 @@ std::vector<TruthBox> augment_detection(const cv::Mat& bgr, const std::vector<Tr
 std::vector<TruthBox> transform_boxes(const std::vector<TruthBox>& boxes, float scale_x, float scale_y,
                                       float shift_x, float shift_y, bool flip);
 
+// Darknet's distort_image on a 3-channel float RGB image in [0, 1], in place: hue shifted by
+// `hue` turns (wrapping), saturation and value scaled, the result clamped to [0, 1].
+void distort_hsv(cv::Mat& rgb, float hue, float saturation, float exposure);
+
+// Writes a 3-channel float image as the network input: planar R, G, B planes at dst.
+void write_planar(const cv::Mat& rgb, float* dst);
+
 }  // namespace yolo9k

@@ -1,31 +1,16 @@
 #include "data/class_only_images.h"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "core/text.h"
+#include "io/inputs.h"
 
 namespace yolo9k {
-namespace {
 
 namespace fs = std::filesystem;
-
-bool is_image_file(const fs::path& p) {
-    std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".tif" || ext == ".tiff" ||
-           ext == ".webp";
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-}  // namespace
 
 Dataset load_class_only_images(const std::string& path, const std::vector<std::string>& class_names) {
     if (class_names.empty()) throw Error(path + ": classification-only images need the class names (a names file)");
@@ -53,7 +38,7 @@ Dataset load_class_only_images(const std::string& path, const std::vector<std::s
         for (const fs::path& folder : folders) {
             std::vector<fs::path> images;
             for (const auto& e : fs::directory_iterator(folder))
-                if (e.is_regular_file() && is_image_file(e.path())) images.push_back(e.path());
+                if (e.is_regular_file() && is_image_path(e.path())) images.push_back(e.path());
             if (images.empty()) continue;
             std::sort(images.begin(), images.end());
             const int cls = class_of(images.front());

@@ -12,30 +12,6 @@
 namespace yolo9k {
 namespace {
 
-// Darknet's distort_image on an RGB float image (a copy of the small helper in
-// augment.cpp, which keeps its own private).
-void distort_hsv(cv::Mat& rgb, float hue, float saturation, float exposure) {
-    if (hue == 0 && saturation == 1 && exposure == 1) return;
-    cv::Mat hsv;
-    cv::cvtColor(rgb, hsv, cv::COLOR_RGB2HSV);  // float: H in [0, 360), S and V in [0, 1]
-    const float dh = hue * 360;
-    hsv.forEach<cv::Vec3f>([&](cv::Vec3f& p, const int*) {
-        float h = p[0] + dh;
-        if (h >= 360) h -= 360;
-        if (h < 0) h += 360;
-        p = {h, p[1] * saturation, p[2] * exposure};
-    });
-    cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
-    cv::min(cv::max(rgb, 0.f), 1.f, rgb);
-}
-
-void write_planar(const cv::Mat& rgb, float* dst) {
-    const int plane = rgb.rows * rgb.cols;
-    cv::Mat planes[3] = {cv::Mat(rgb.rows, rgb.cols, CV_32F, dst), cv::Mat(rgb.rows, rgb.cols, CV_32F, dst + plane),
-                         cv::Mat(rgb.rows, rgb.cols, CV_32F, dst + 2 * plane)};
-    cv::split(rgb, planes);
-}
-
 void check_image(const cv::Mat& bgr, int size) {
     if (bgr.empty() || bgr.type() != CV_8UC3) throw Error("classifier input: expected a non-empty 8-bit BGR image");
     if (size <= 0) throw Error("classifier input: network size must be positive");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "data/dataset.h"
 #include "data/dataset_readers.h"
 #include "io/inputs.h"
@@ -12,22 +13,9 @@
 
 namespace yolo9k {
 namespace fs = std::filesystem;
+using data_detail::resolve_beside;
 
 namespace {
-
-// darknet resolves .data and list entries from the working directory; accept the
-// referring file's folder too, so a dataset can be moved as a whole.
-std::string resolve_beside(const std::string& path, const std::string& anchor_file) {
-    if (path.empty() || fs::exists(path) || fs::path(path).is_absolute()) return path;
-    const fs::path beside = fs::path(anchor_file).parent_path() / path;
-    return fs::exists(beside) ? beside.string() : path;
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 std::vector<fs::path> images_in(const fs::path& dir) {
     std::vector<fs::path> out;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "data/dataset_readers.h"
 
 namespace yolo9k::data_detail {
@@ -14,12 +15,6 @@ namespace {
 
 // Relative edge tolerance for labels without a pixel size.
 constexpr float kRelativeTolerance = 1e-3f;
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 // Splits on blanks; darknet's labels are space separated, some tools write tabs.
 std::vector<std::string> fields_of(const std::string& line) {

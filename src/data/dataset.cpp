@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "data/dataset_readers.h"
 #include "yolo9k/detector.h"  // read_names_file
 
@@ -80,6 +81,12 @@ std::string read_text_file(const std::string& path) {
     return ss.str();
 }
 
+std::string resolve_beside(const std::string& path, const std::string& anchor_file) {
+    if (path.empty() || fs::exists(path) || fs::path(path).is_absolute()) return path;
+    const fs::path beside = fs::path(anchor_file).parent_path() / path;
+    return fs::exists(beside) ? beside.string() : path;
+}
+
 }  // namespace data_detail
 
 using namespace data_detail;
@@ -96,19 +103,6 @@ bool has_xml_files(const fs::path& dir) {
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-// darknet resolves .data paths from the working directory; accept the .data's folder too.
-std::string resolve_beside(const std::string& path, const std::string& anchor_file) {
-    if (path.empty() || fs::exists(path) || fs::path(path).is_absolute()) return path;
-    const fs::path beside = fs::path(anchor_file).parent_path() / path;
-    return fs::exists(beside) ? beside.string() : path;
 }
 
 }  // namespace

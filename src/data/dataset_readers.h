@@ -10,6 +10,10 @@
 
 namespace yolo9k::data_detail {
 
+// darknet resolves .data and list entries from the working directory; this accepts the
+// referring file's folder too (anchor_file's), so a dataset can be moved as a whole.
+std::string resolve_beside(const std::string& path, const std::string& anchor_file);
+
 // Counts what was wrong with the data and keeps the first few warnings of each kind.
 class ReportBuilder {
 public:

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace yolo9k {
 
@@ -38,13 +39,6 @@ std::string image_ext_list() {
 bool all_digits(const std::string& s) {
     return !s.empty() && s.size() <= 9 &&
            std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
 }
 
 std::vector<InputSource> list_directory(const fs::path& dir) {

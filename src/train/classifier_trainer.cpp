@@ -1,8 +1,7 @@
-// The loop follows train_detector (src/train/trainer.cpp): the same resume, checkpoint,
-// stale-temp-file and progress logic, with the classifier's data, augmentation and loss.
+// The run's bookkeeping (resume, checkpoints, progress timing) is train/training_run.h's,
+// shared with train_detector; this file holds the classifier's data, augmentation and loss.
 #include "train/classifier_trainer.h"
 
-#include <chrono>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,29 +12,10 @@
 #include "core/error.h"
 #include "data/classification_dataset.h"
 #include "data/classification_loader.h"
-#include "network/initialize.h"
-#include "train/chart.h"
-#include "train/checkpoint.h"
 #include "train/classifier_loss.h"
-#include "train/optimizer.h"
-#include "train/schedule.h"
 
 namespace yolo9k {
-namespace {
-
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-std::string format_duration(double s) {
-    if (!std::isfinite(s) || s < 0) return "?";
-    long t = long(s);
-    char b[32];
-    if (t >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
-    return b;
-}
-
-}  // namespace
 
 ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
                                        std::function<void(const ClassifierTrainProgress&)> on_progress) {
@@ -52,15 +32,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         augment.max_crop = std::max(augment.min_crop, int(std::lround(augment.max_crop * k)));
         net.resize(o.size, o.size);
     }
-    if (o.batch > 0) p.batch = o.batch;
-    if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
-    if (o.max_batches > 0) p.max_batches = o.max_batches;
-    if (o.learning_rate > 0) p.learning_rate = o.learning_rate;
-    if (o.burn_in >= 0) p.burn_in = o.burn_in;
-    if (p.batch % p.subdivisions != 0)
-        throw Error(o.cfg + ": batch (" + std::to_string(p.batch) + ") must be a multiple of subdivisions (" +
-                    std::to_string(p.subdivisions) + ")");
-    if (p.max_batches <= 0) throw Error(o.cfg + ": [net] max_batches must be set (or pass --max-batches)");
+    apply_net_overrides(p, o);
     if (p.width != p.height)
         throw Error(o.cfg + ": classifier training needs a square input (darknet crops size x size), got " +
                     std::to_string(p.width) + "x" + std::to_string(p.height));
@@ -100,45 +72,8 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         if (valid.class_names != data.class_names)
             throw Error("classifier train: the validation set's classes differ from the training set's");
     }
-    if (backup.empty()) backup = "backup";
-    fs::create_directories(backup);
-    const std::string name = o.name.empty() ? fs::path(o.cfg).stem().string() : o.name;
-    auto ckpt = [&](const std::string& suffix) { return (fs::path(backup) / (name + "_" + suffix + ".weights")).string(); };
-    const std::string chart = o.no_chart ? "" : (o.chart.empty() ? (fs::path(backup) / (name + "_chart.png")).string() : o.chart);
-
-    // A run killed mid-write leaves "<file>.tmp.<pid>" (never a corrupt checkpoint): clear them.
-    for (const auto& e : fs::directory_iterator(backup)) {
-        const std::string f = e.path().filename().string();
-        if (f.rfind(name + "_", 0) == 0 && f.find(".tmp.") != std::string::npos) {
-            std::error_code ec;
-            fs::remove(e.path(), ec);
-            if (!ec && !o.quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());
-        }
-    }
-
-    SgdOptimizer opt(net);
-    TrainState state;
-    state.seed = o.seed;
-    if (o.resume) {
-        const std::string last = ckpt("last");
-        if (!fs::exists(last)) throw Error(last + ": nothing to resume (no _last checkpoint in " + backup + ")");
-        std::string warning;
-        state = load_checkpoint(last, net, opt, images_per_step, warning);
-        if (!warning.empty()) {
-            std::fprintf(stderr, "warning: %s\n", warning.c_str());
-            state.seed = o.seed;
-        }
-        if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
-    } else if (!o.weights.empty()) {
-        const int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
-        if (!o.quiet) std::fprintf(stderr, "loaded %d layers from %s\n", loaded, o.weights.c_str());
-        if (o.clear) net.header().seen = 0;
-        state.seen = net.header().seen;
-        state.iteration = int64_t(state.seen / uint64_t(images_per_step));
-    } else {
-        initialize_weights(net, o.seed);
-        net.header().seen = 0;
-    }
+    TrainingRun run(o, backup, net, "top-1");
+    TrainState& state = run.state;
 
     ClassificationLoaderOptions lopt;
     lopt.batch = mini;
@@ -154,17 +89,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     TrainExecutor exec(net, o.backend, {mini, o.threads});
     std::vector<float> grad(size_t(mini) * spec.classes);
 
-    auto save_last = [&] {
-        save_checkpoint(ckpt("last"), net, state, opt);
-        if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name, "top-1");
-    };
-
     ClassifierTrainResult result;
-    const auto t_start = Clock::now();
-    double step_seconds_avg = -1;
-    int64_t steps_here = 0;
-    while (state.iteration < p.max_batches) {
-        const auto t0 = Clock::now();
+    while (!run.done()) {
+        run.begin_step();
         exec.zero_grad();
         double loss_sum = 0;
         int correct = 0;
@@ -177,34 +104,17 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
             loss_sum += st.loss;
             correct += st.top1_correct;
         }
-        const float loss = float(loss_sum / images_per_step);
-        if (!std::isfinite(loss))
-            throw Error("training diverged at iteration " + std::to_string(state.iteration + 1) + ": loss is " +
-                        std::to_string(loss) + "; the last good checkpoint is " + ckpt("last") +
-                        " (lower learning_rate or check the data)");
-        const float lr = learning_rate_at(p, state.iteration);
-        opt.step(exec.gradients(), lr, p.momentum, p.decay, images_per_step);
-        exec.parameters_changed();
-        ++state.iteration;
-        ++steps_here;
-        net.header().seen = state.seen;
-        state.avg_loss = state.avg_loss < 0 ? loss : state.avg_loss * .9f + loss * .1f;
-        state.history.iteration.push_back(state.iteration);
-        state.history.loss.push_back(loss);
-        state.history.avg_loss.push_back(state.avg_loss);
-
-        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-        step_seconds_avg = step_seconds_avg < 0 ? dt : step_seconds_avg * .9 + dt * .1;
+        const TrainingRun::Step step = run.finish_step(exec, loss_sum);
         ClassifierTrainProgress pr;
         pr.iteration = state.iteration;
         pr.max_batches = p.max_batches;
         pr.epoch = double(state.seen) / double(train_images);
-        pr.loss = loss;
+        pr.loss = step.loss;
         pr.avg_loss = state.avg_loss;
-        pr.lr = lr;
-        pr.images_per_s = float(images_per_step / dt);
+        pr.lr = step.lr;
+        pr.images_per_s = step.images_per_s;
         pr.batch_top1 = float(correct) / images_per_step;
-        pr.eta_s = step_seconds_avg * double(p.max_batches - state.iteration);
+        pr.eta_s = step.eta_s;
         if (!o.quiet)
             std::printf("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s\n",
                         (long long)pr.iteration, pr.epoch, pr.loss, pr.avg_loss, pr.lr, pr.batch_top1, pr.images_per_s,
@@ -212,39 +122,20 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         std::fflush(stdout);
         if (on_progress) on_progress(pr);
 
-        const bool last_step = state.iteration >= p.max_batches;
-        const bool stop_now = o.stop_after > 0 && steps_here >= o.stop_after;
-        if (o.save_every > 0 && state.iteration % o.save_every == 0 && !last_step)
-            net.save_weights(ckpt(std::to_string(state.iteration)));
-        if ((o.checkpoint_every > 0 && state.iteration % o.checkpoint_every == 0) || last_step || stop_now) save_last();
-        if (o.valid_every > 0 && (state.iteration % o.valid_every == 0 || last_step)) {
+        const bool stop_now = run.save_after_step();
+        if (o.valid_every > 0 && (state.iteration % o.valid_every == 0 || run.done())) {
             Classifier c(net, o.threads, o.backend);
             const ClassifierValidation v = validate_classifier(c, valid, top);
             result.valid_top1 = v.metrics.top1();
             result.valid_topk = v.metrics.topk();
-            state.history.map_iteration.push_back(state.iteration);
-            state.history.map.push_back(float(result.valid_top1));
             if (!o.quiet)
                 std::printf("%lld: valid top-1 %.4f, top-%d %.4f on %d images\n", (long long)state.iteration,
                             result.valid_top1, top, result.valid_topk, v.metrics.images());
-            if (result.valid_top1 > state.best_map) {
-                state.best_map = float(result.valid_top1);
-                net.save_weights(ckpt("best"));
-            }
-            save_last();
+            run.record_evaluation(result.valid_top1);
         }
         if (stop_now) break;
     }
-    result.iterations = state.iteration;
-    result.final_avg_loss = state.avg_loss;
-    if (state.iteration >= p.max_batches) {
-        result.final_weights = ckpt("final");
-        net.save_weights(result.final_weights);
-    } else {
-        result.final_weights = ckpt("last");
-    }
-    result.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
-    result.images_per_s = result.seconds > 0 ? double(steps_here * images_per_step) / result.seconds : 0;
+    run.finish(result);
     return result;
 }
 

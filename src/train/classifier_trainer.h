@@ -10,33 +10,18 @@
 #include <functional>
 #include <string>
 
+#include "train/training_run.h"
+
 namespace yolo9k {
 
-struct ClassifierTrainOptions {
+// The run's own options (cfg, weights, backup, resume, [net] overrides, checkpoints, chart)
+// are TrainingRunOptions'; size is the input side (min_crop / max_crop scale with it).
+struct ClassifierTrainOptions : TrainingRunOptions {
     std::string data;          // a classification .data, a class-folder root, or a list file
     std::string labels_file;   // class names (overrides the .data's labels; needed for a list file)
     std::string valid;         // validation set (default: the .data's valid, or DIR/valid)
-    std::string cfg, weights;  // weights: pretrained / partial (prefix files accepted), optional
-    std::string backup_dir;    // default: the .data's backup, else "backup"
-    std::string name;          // checkpoint prefix; default: the cfg's file stem
-    bool resume = false;
-    bool clear = false;        // reset `seen` of the given weights
-    uint64_t seed = 1;
-    int threads = 0, loader_threads = 2;
-    std::string backend = "onednn";
-    // Overrides of the cfg's [net]; <= 0 keeps the cfg's.
-    int batch = 0, subdivisions = 0, max_batches = 0, size = 0;
-    float learning_rate = 0;
-    int burn_in = -1;
-    bool augment = true;
-    int checkpoint_every = 100;
-    int save_every = 1000;
     int valid_every = 0;       // top-1 / top-k on the validation set every N iterations (and at the end)
     int top = 0;               // k for top-k (default: the .data's `top`, else 5)
-    std::string chart;         // default <backup>/<name>_chart.png
-    bool no_chart = false;
-    bool quiet = false;
-    int64_t stop_after = 0;    // stop after this many iterations in this process (kill/resume tests)
 };
 
 struct ClassifierTrainProgress {
@@ -46,12 +31,8 @@ struct ClassifierTrainProgress {
     double eta_s = 0;
 };
 
-struct ClassifierTrainResult {
-    int64_t iterations = 0;
-    float final_avg_loss = 0;
+struct ClassifierTrainResult : TrainingRunResult {
     double valid_top1 = -1, valid_topk = -1;  // last validation (-1: none)
-    std::string final_weights;
-    double seconds = 0, images_per_s = 0;
 };
 
 ClassifierTrainResult train_classifier(const ClassifierTrainOptions& options,

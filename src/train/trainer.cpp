@@ -1,10 +1,8 @@
 #include "train/trainer.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 
 #include "backend/train_executor.h"
 #include "core/error.h"
@@ -13,44 +11,18 @@
 #include "data/loader.h"
 #include "eval/evaluate.h"
 #include "layer/region.h"
-#include "network/initialize.h"
 #include "yolo9k/detector.h"
-#include "train/chart.h"
-#include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace yolo9k {
-namespace {
-
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-std::string format_duration(double s) {
-    if (!std::isfinite(s) || s < 0) return "?";
-    long t = long(s);
-    char b[32];
-    if (t >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
-    return b;
-}
-
-}  // namespace
 
 TrainResult train_detector(const TrainOptions& o, std::function<void(const TrainProgress&)> on_progress) {
     if (o.cfg.empty()) throw Error("train: a .cfg is required");
     Network net = Network::from_cfg_file(o.cfg);
     NetParams& p = net.params();
-    if (o.batch > 0) p.batch = o.batch;
-    if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
-    if (o.max_batches > 0) p.max_batches = o.max_batches;
-    if (o.learning_rate > 0) p.learning_rate = o.learning_rate;
-    if (o.burn_in >= 0) p.burn_in = o.burn_in;
-    if (p.batch % p.subdivisions != 0)
-        throw Error(o.cfg + ": batch (" + std::to_string(p.batch) + ") must be a multiple of subdivisions (" +
-                    std::to_string(p.subdivisions) + ")");
-    if (p.max_batches <= 0) throw Error(o.cfg + ": [net] max_batches must be set (or pass --max-batches)");
+    apply_net_overrides(p, o);
     const int mini = p.batch / p.subdivisions;  // images per forward/backward
-    const int images_per_step = p.batch;
 
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
@@ -96,47 +68,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
             std::fprintf(stderr, "joint training: %zu classification-only images from %s, %.3g per detection image\n",
                          class_only.images.size(), o.class_data.c_str(), o.class_ratio);
     }
-    if (backup.empty()) backup = "backup";
-    fs::create_directories(backup);
-    const std::string name = o.name.empty() ? fs::path(o.cfg).stem().string() : o.name;
-    auto ckpt = [&](const std::string& suffix) { return (fs::path(backup) / (name + "_" + suffix + ".weights")).string(); };
-    const std::string chart = o.no_chart ? "" : (o.chart.empty() ? (fs::path(backup) / (name + "_chart.png")).string() : o.chart);
-
-    // A run killed mid-write leaves "<file>.tmp.<pid>" behind (never a corrupt checkpoint):
-    // clear this run's leftovers.
-    for (const auto& e : fs::directory_iterator(backup)) {
-        const std::string f = e.path().filename().string();
-        if (f.rfind(name + "_", 0) == 0 && f.find(".tmp.") != std::string::npos) {
-            std::error_code ec;
-            fs::remove(e.path(), ec);
-            if (!ec && !o.quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());
-        }
-    }
-
-    // Weights and state.
-    SgdOptimizer opt(net);
-    TrainState state;
-    state.seed = o.seed;
-    if (o.resume) {
-        const std::string last = ckpt("last");
-        if (!fs::exists(last)) throw Error(last + ": nothing to resume (no _last checkpoint in " + backup + ")");
-        std::string warning;
-        state = load_checkpoint(last, net, opt, images_per_step, warning);
-        if (!warning.empty()) {
-            std::fprintf(stderr, "warning: %s\n", warning.c_str());
-            state.seed = o.seed;
-        }
-        if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
-    } else if (!o.weights.empty()) {
-        int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
-        if (!o.quiet) std::fprintf(stderr, "loaded %d layers from %s\n", loaded, o.weights.c_str());
-        if (o.clear) net.header().seen = 0;
-        state.seen = net.header().seen;
-        state.iteration = int64_t(state.seen / uint64_t(images_per_step));
-    } else {
-        initialize_weights(net, o.seed);
-        net.header().seen = 0;
-    }
+    TrainingRun run(o, backup, net, "mAP@.5");
+    TrainState& state = run.state;
 
     const bool multiscale = o.multiscale < 0 ? region->random : o.multiscale == 1;
     const int base_w = o.size > 0 ? o.size : p.width, base_h = o.size > 0 ? o.size : p.height;
@@ -168,17 +101,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     std::vector<float> grad;  // dLoss/d(head input); region_loss overwrites all of it
     // `region` stays valid: resizing reshapes layers in place.
 
-    auto save_last = [&] {
-        save_checkpoint(ckpt("last"), net, state, opt);
-        if (!chart.empty()) write_training_chart(chart, state.history, p.max_batches, name);
-    };
-
-    TrainResult result;
-    const auto t_start = Clock::now();
-    double step_seconds_avg = -1;
-    int64_t steps_here = 0;
-    while (state.iteration < p.max_batches) {
-        const auto t0 = Clock::now();
+    while (!run.done()) {
+        run.begin_step();
         auto [w, h] = size_for_step(state.iteration);
         if (w != net.input_shape().w || h != net.input_shape().h) {
             net.resize(w, h);
@@ -210,33 +134,15 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
             agg.count += st.count;
             agg.class_count += st.class_count;
         }
-        const float loss = float(loss_sum / images_per_step);
-        if (!std::isfinite(loss)) {
-            throw Error("training diverged at iteration " + std::to_string(state.iteration + 1) + ": loss is " +
-                        std::to_string(loss) + "; the last good checkpoint is " + ckpt("last") +
-                        " (lower learning_rate or check the data)");
-        }
-        const float lr = learning_rate_at(p, state.iteration);
-        opt.step(exec.gradients(), lr, p.momentum, p.decay, images_per_step);
-        exec.parameters_changed();
-        ++state.iteration;
-        ++steps_here;
-        net.header().seen = state.seen;
-        state.avg_loss = state.avg_loss < 0 ? loss : state.avg_loss * .9f + loss * .1f;
-        state.history.iteration.push_back(state.iteration);
-        state.history.loss.push_back(loss);
-        state.history.avg_loss.push_back(state.avg_loss);
-
-        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-        step_seconds_avg = step_seconds_avg < 0 ? dt : step_seconds_avg * .9 + dt * .1;
+        const TrainingRun::Step step = run.finish_step(exec, loss_sum);
         TrainProgress pr;
         pr.iteration = state.iteration;
         pr.max_batches = p.max_batches;
-        pr.loss = loss;
+        pr.loss = step.loss;
         pr.avg_loss = state.avg_loss;
-        pr.lr = lr;
-        pr.images_per_s = float(images_per_step / dt);
-        pr.eta_s = step_seconds_avg * double(p.max_batches - state.iteration);
+        pr.lr = step.lr;
+        pr.images_per_s = step.images_per_s;
+        pr.eta_s = step.eta_s;
         pr.width = w;
         pr.height = h;
         pr.stats = agg;
@@ -260,14 +166,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         std::fflush(stdout);
         if (on_progress) on_progress(pr);
 
-        const bool last_step = state.iteration >= p.max_batches;
-        const bool stop_now = o.stop_after > 0 && steps_here >= o.stop_after;
-        if (o.save_every > 0 && state.iteration % o.save_every == 0 && !last_step)
-            net.save_weights(ckpt(std::to_string(state.iteration)));
-        if ((o.checkpoint_every > 0 && state.iteration % o.checkpoint_every == 0) || last_step || stop_now) {
-            save_last();
-        }
-        if (o.map_every > 0 && (state.iteration % o.map_every == 0 || last_step)) {
+        const bool stop_now = run.save_after_step();
+        if (o.map_every > 0 && (state.iteration % o.map_every == 0 || run.done())) {
             // Evaluate at the cfg's size, as `yolo9k eval` would, then restore the training size.
             net.resize(base_w, base_h);
             DetectorOptions dopt_eval;
@@ -280,29 +180,15 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
                 map50 = eval::evaluate(det, valid).map_voc;
             }
             net.resize(w, h);
-            state.history.map_iteration.push_back(state.iteration);
-            state.history.map.push_back(float(map50));
             if (!o.quiet) std::printf("%lld: mAP@.5 %.4f on %zu validation images\n", (long long)state.iteration, map50,
                                       valid.images.size());
             if (o.on_map) o.on_map(state.iteration, map50);
-            if (map50 > state.best_map) {
-                state.best_map = float(map50);
-                net.save_weights(ckpt("best"));
-            }
-            save_last();
+            run.record_evaluation(map50);
         }
         if (stop_now) break;
     }
-    result.iterations = state.iteration;
-    result.final_avg_loss = state.avg_loss;
-    if (state.iteration >= p.max_batches) {
-        result.final_weights = ckpt("final");
-        net.save_weights(result.final_weights);
-    } else {
-        result.final_weights = ckpt("last");
-    }
-    result.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
-    result.images_per_s = result.seconds > 0 ? double(steps_here * images_per_step) / result.seconds : 0;
+    TrainResult result;
+    run.finish(result);
     return result;
 }
 

@@ -9,35 +9,18 @@
 
 #include "train/checkpoint.h"
 #include "train/region_loss.h"
+#include "train/training_run.h"
 
 namespace yolo9k {
 
-struct TrainOptions {
+// The run's own options (cfg, weights, backup, resume, [net] overrides, checkpoints, chart)
+// are TrainingRunOptions'.
+struct TrainOptions : TrainingRunOptions {
     std::string data_file;  // darknet .data (train, valid, names, backup) - or:
     std::string dataset;    // any dataset path load_dataset reads (with names_file)
     std::string split;      // VOC split for `dataset`
     std::string names_file;
-    std::string cfg, weights;  // weights: pretrained / partial (prefix files accepted), optional
-    std::string backup_dir;    // default: the .data's `backup`, else "backup"
-    std::string name;          // checkpoint prefix; default: the cfg's file stem
-    bool resume = false;       // continue from <backup>/<name>_last.weights (+ .state)
-    bool clear = false;        // reset `seen` of the given weights (darknet's -clear)
-    uint64_t seed = 1;
-    int threads = 0, loader_threads = 2;
-    std::string backend = "onednn";
-    // Overrides of the cfg's [net] (for small runs and tests); <= 0 keeps the cfg's.
-    int batch = 0, subdivisions = 0, max_batches = 0, size = 0;
-    float learning_rate = 0;
-    int burn_in = -1;
     int multiscale = -1;  // -1: the [region]'s random=, 0 off, 1 on
-    bool augment = true;
-    int checkpoint_every = 100;  // <name>_last.weights
-    int save_every = 1000;       // <name>_<iter>.weights
-    std::string chart;           // default <backup>/<name>_chart.png ("" with no_chart)
-    bool no_chart = false;
-    bool quiet = false;
-    // Stop after this many iterations in this process (tests of kill/resume); 0: run to max_batches.
-    int64_t stop_after = 0;
     // Evaluation during training: mAP@.5 on the validation set every N iterations (and at
     // the end), plotted on the chart; the best is kept as <name>_best.weights.
     int map_every = 0;
@@ -62,13 +45,7 @@ struct TrainProgress {
     RegionLossStats stats;
 };
 
-struct TrainResult {
-    int64_t iterations = 0;
-    float final_avg_loss = 0;
-    std::string final_weights;  // <backup>/<name>_final.weights (or _last when stopped early)
-    double seconds = 0;
-    double images_per_s = 0;
-};
+struct TrainResult : TrainingRunResult {};
 
 TrainResult train_detector(const TrainOptions& options, std::function<void(const TrainProgress&)> on_progress = {});
 

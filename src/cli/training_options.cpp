@@ -1,0 +1,33 @@
+#include "cli/training_options.h"
+
+namespace yolo9k::cli {
+
+void add_run_setup_options(CLI::App& sub, TrainingRunOptions& o, const std::string& cfg_help,
+                           const std::string& weights_help) {
+    sub.add_option("--cfg", o.cfg, cfg_help)->required()->check(CLI::ExistingFile);
+    sub.add_option("--weights", o.weights, weights_help)->check(CLI::ExistingFile);
+    sub.add_option("--backup", o.backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
+    sub.add_option("--name", o.name, "checkpoint prefix (default: the cfg's name)");
+    sub.add_flag("--resume", o.resume, "continue from <backup>/<name>_last.weights and its .state");
+    sub.add_flag("--clear", o.clear, "start the schedule from 0 even if the weights have seen images");
+    sub.add_option("--seed", o.seed, "random seed: a run is reproducible from it");
+    sub.add_option("--threads", o.threads, "compute threads (default: all cores)");
+    sub.add_option("--loader-threads", o.loader_threads, "data loading threads");
+    sub.add_option("--backend", o.backend, "onednn (fast) or reference");
+    sub.add_option("--batch", o.batch, "override [net] batch (images per step)");
+    sub.add_option("--subdivisions", o.subdivisions, "override [net] subdivisions");
+    sub.add_option("--max-batches", o.max_batches, "override [net] max_batches");
+    sub.add_option("--learning-rate", o.learning_rate, "override [net] learning_rate");
+    sub.add_option("--burn-in", o.burn_in, "override [net] burn_in");
+}
+
+void add_run_output_options(CLI::App& sub, TrainingRunOptions& o) {
+    sub.add_option("--checkpoint-every", o.checkpoint_every, "write <name>_last.weights every N steps");
+    sub.add_option("--save-every", o.save_every, "keep <name>_<step>.weights every N steps");
+    sub.add_option("--chart", o.chart, "training chart PNG (default <backup>/<name>_chart.png)");
+    sub.add_flag("--no-chart", o.no_chart, "do not draw the chart");
+    sub.add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after N steps in this run");
+    sub.add_flag("-q,--quiet", o.quiet, "no progress lines");
+}
+
+}  // namespace yolo9k::cli

@@ -1,0 +1,175 @@
+#include "train/training_run.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "backend/train_executor.h"
+#include "core/error.h"
+#include "network/initialize.h"
+#include "network/network.h"
+#include "train/chart.h"
+#include "train/schedule.h"
+
+namespace yolo9k {
+
+namespace fs = std::filesystem;
+
+void apply_net_overrides(NetParams& p, const TrainingRunOptions& o) {
+    if (o.batch > 0) p.batch = o.batch;
+    if (o.subdivisions > 0) p.subdivisions = o.subdivisions;
+    if (o.max_batches > 0) p.max_batches = o.max_batches;
+    if (o.learning_rate > 0) p.learning_rate = o.learning_rate;
+    if (o.burn_in >= 0) p.burn_in = o.burn_in;
+    if (p.batch % p.subdivisions != 0)
+        throw Error(o.cfg + ": batch (" + std::to_string(p.batch) + ") must be a multiple of subdivisions (" +
+                    std::to_string(p.subdivisions) + ")");
+    if (p.max_batches <= 0) throw Error(o.cfg + ": [net] max_batches must be set (or pass --max-batches)");
+}
+
+std::string format_duration(double s) {
+    if (!std::isfinite(s) || s < 0) return "?";
+    long t = long(s);
+    char b[32];
+    if (t >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
+    return b;
+}
+
+RunDirectory::RunDirectory(std::string dir, std::string name) : dir_(std::move(dir)), name_(std::move(name)) {}
+
+std::string RunDirectory::path(const std::string& suffix) const {
+    return (fs::path(dir_) / (name_ + "_" + suffix + ".weights")).string();
+}
+
+void RunDirectory::clear_interrupted_writes(bool quiet) const {
+    for (const auto& e : fs::directory_iterator(dir_)) {
+        const std::string f = e.path().filename().string();
+        if (f.rfind(name_ + "_", 0) == 0 && f.find(".tmp.") != std::string::npos) {
+            std::error_code ec;
+            fs::remove(e.path(), ec);
+            if (!ec && !quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());
+        }
+    }
+}
+
+TrainState start_or_resume(Network& net, SgdOptimizer& opt, int images_per_step, const RunDirectory& run,
+                           const TrainingRunOptions& o) {
+    TrainState state;
+    state.seed = o.seed;
+    if (o.resume) {
+        const std::string last = run.path("last");
+        if (!fs::exists(last)) throw Error(last + ": nothing to resume (no _last checkpoint in " + run.dir() + ")");
+        std::string warning;
+        state = load_checkpoint(last, net, opt, images_per_step, warning);
+        if (!warning.empty()) {
+            std::fprintf(stderr, "warning: %s\n", warning.c_str());
+            state.seed = o.seed;  // a stale .state's seed is not to be trusted
+        }
+        if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
+    } else if (!o.weights.empty()) {
+        const int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
+        if (!o.quiet) std::fprintf(stderr, "loaded %d layers from %s\n", loaded, o.weights.c_str());
+        if (o.clear) net.header().seen = 0;
+        state.seen = net.header().seen;
+        state.iteration = int64_t(state.seen / uint64_t(images_per_step));
+    } else {
+        initialize_weights(net, o.seed);
+        net.header().seen = 0;
+    }
+    return state;
+}
+
+namespace {
+std::string chart_path(const TrainingRunOptions& o, const RunDirectory& files) {
+    if (o.no_chart) return "";
+    return o.chart.empty() ? (fs::path(files.dir()) / (files.name() + "_chart.png")).string() : o.chart;
+}
+}  // namespace
+
+TrainingRun::TrainingRun(const TrainingRunOptions& options, std::string backup, Network& net, std::string chart_metric)
+    : options_(options),
+      net_(net),
+      params_(net.params()),
+      images_per_step_(net.params().batch),
+      files_(backup.empty() ? "backup" : std::move(backup),
+             options.name.empty() ? fs::path(options.cfg).stem().string() : options.name),
+      chart_(chart_path(options, files_)),
+      chart_metric_(std::move(chart_metric)),
+      optimizer_(net) {
+    fs::create_directories(files_.dir());
+    files_.clear_interrupted_writes(options.quiet);
+    state = start_or_resume(net, optimizer_, images_per_step_, files_, options);
+}
+
+bool TrainingRun::done() const { return state.iteration >= params_.max_batches; }
+
+void TrainingRun::begin_step() {
+    step_start_ = Clock::now();
+    if (steps_here_ == 0) start_ = step_start_;
+}
+
+TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, double loss_sum) {
+    Step s;
+    s.loss = float(loss_sum / images_per_step_);
+    if (!std::isfinite(s.loss))
+        throw Error("training diverged at iteration " + std::to_string(state.iteration + 1) + ": loss is " +
+                    std::to_string(s.loss) + "; the last good checkpoint is " + files_.path("last") +
+                    " (lower learning_rate or check the data)");
+    s.lr = learning_rate_at(params_, state.iteration);
+    optimizer_.step(exec.gradients(), s.lr, params_.momentum, params_.decay, images_per_step_);
+    exec.parameters_changed();
+    ++state.iteration;
+    ++steps_here_;
+    net_.header().seen = state.seen;
+    state.avg_loss = state.avg_loss < 0 ? s.loss : state.avg_loss * .9f + s.loss * .1f;
+    state.history.iteration.push_back(state.iteration);
+    state.history.loss.push_back(s.loss);
+    state.history.avg_loss.push_back(state.avg_loss);
+
+    const double dt = std::chrono::duration<double>(Clock::now() - step_start_).count();
+    step_seconds_avg_ = step_seconds_avg_ < 0 ? dt : step_seconds_avg_ * .9 + dt * .1;
+    s.images_per_s = float(images_per_step_ / dt);
+    s.eta_s = step_seconds_avg_ * double(params_.max_batches - state.iteration);
+    return s;
+}
+
+void TrainingRun::save_last() {
+    save_checkpoint(files_.path("last"), net_, state, optimizer_);
+    if (!chart_.empty()) write_training_chart(chart_, state.history, params_.max_batches, files_.name(), chart_metric_);
+}
+
+bool TrainingRun::save_after_step() {
+    const bool last_step = done();
+    const bool stop_now = options_.stop_after > 0 && steps_here_ >= options_.stop_after;
+    if (options_.save_every > 0 && state.iteration % options_.save_every == 0 && !last_step)
+        net_.save_weights(files_.path(std::to_string(state.iteration)));
+    if ((options_.checkpoint_every > 0 && state.iteration % options_.checkpoint_every == 0) || last_step || stop_now)
+        save_last();
+    return stop_now;
+}
+
+void TrainingRun::record_evaluation(double metric) {
+    state.history.map_iteration.push_back(state.iteration);
+    state.history.map.push_back(float(metric));
+    if (metric > state.best_map) {
+        state.best_map = float(metric);
+        net_.save_weights(files_.path("best"));
+    }
+    save_last();
+}
+
+void TrainingRun::finish(TrainingRunResult& result) {
+    result.iterations = state.iteration;
+    result.final_avg_loss = state.avg_loss;
+    if (done()) {
+        result.final_weights = files_.path("final");
+        net_.save_weights(result.final_weights);
+    } else {
+        result.final_weights = files_.path("last");
+    }
+    result.seconds = steps_here_ > 0 ? std::chrono::duration<double>(Clock::now() - start_).count() : 0;
+    result.images_per_s = result.seconds > 0 ? double(steps_here_ * images_per_step_) / result.seconds : 0;
+}
+
+}  // namespace yolo9k

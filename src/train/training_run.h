@@ -1,0 +1,127 @@
+// What every training run shares, whatever it trains (the detector trainer and the
+// classifier trainer): the options of the run itself, the checkpoint folder and its file
+// names, starting (resume / pretrained weights / random init), and the per-iteration
+// bookkeeping around the forward/backward passes: optimizer step, running loss, history,
+// progress timing, periodic checkpoints, the best-so-far weights and the final save.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace yolo9k {
+
+struct NetParams;
+class TrainExecutor;
+
+struct TrainingRunOptions {
+    std::string cfg, weights;  // weights: pretrained / partial (prefix files accepted), optional
+    std::string backup_dir;    // default: the data's `backup`, else "backup"
+    std::string name;          // checkpoint prefix; default: the cfg's file stem
+    bool resume = false;       // continue from <backup>/<name>_last.weights (+ .state)
+    bool clear = false;        // reset `seen` of the given weights (darknet's -clear)
+    uint64_t seed = 1;
+    int threads = 0, loader_threads = 2;
+    std::string backend = "onednn";
+    // Overrides of the cfg's [net] (for small runs and tests); <= 0 keeps the cfg's.
+    int batch = 0, subdivisions = 0, max_batches = 0, size = 0;
+    float learning_rate = 0;
+    int burn_in = -1;
+    bool augment = true;
+    int checkpoint_every = 100;  // <name>_last.weights
+    int save_every = 1000;       // <name>_<iter>.weights
+    std::string chart;           // default <backup>/<name>_chart.png ("" with no_chart)
+    bool no_chart = false;
+    bool quiet = false;
+    // Stop after this many iterations in this process (tests of kill/resume); 0: run to max_batches.
+    int64_t stop_after = 0;
+};
+
+struct TrainingRunResult {
+    int64_t iterations = 0;
+    float final_avg_loss = 0;
+    std::string final_weights;  // <backup>/<name>_final.weights (or _last when stopped early)
+    double seconds = 0;
+    double images_per_s = 0;
+};
+
+// Applies the options' batch / subdivisions / max_batches / learning_rate / burn_in to the
+// cfg's [net] and checks that the result can train (Error naming the cfg otherwise).
+void apply_net_overrides(NetParams& p, const TrainingRunOptions& options);
+
+// "1h05m", "3m07s"; "?" for a negative or non-finite estimate.
+std::string format_duration(double seconds);
+
+// <backup>/<name>_<suffix>.weights and the chart, for one run.
+class RunDirectory {
+public:
+    RunDirectory(std::string dir, std::string name);
+    const std::string& dir() const { return dir_; }
+    const std::string& name() const { return name_; }
+    std::string path(const std::string& suffix) const;
+    // A run killed mid-write leaves "<file>.tmp.<pid>" behind (never a corrupt checkpoint):
+    // removes this run's leftovers, saying so unless quiet.
+    void clear_interrupted_writes(bool quiet) const;
+
+private:
+    std::string dir_, name_;
+};
+
+// With options.resume, <name>_last.weights and its .state (Error when there is none; a
+// stale or missing .state is a warning, and the options' seed is used); else the given
+// weights (their `seen` sets the iteration, unless options.clear), else a random init.
+TrainState start_or_resume(Network& net, SgdOptimizer& optimizer, int images_per_step, const RunDirectory& run,
+                           const TrainingRunOptions& options);
+
+// One run's state and its files. Constructed once the data is loaded: creates the backup
+// folder (`backup` or "backup"), clears interrupted writes and starts or resumes. Each
+// iteration: begin_step(), the passes, finish_step(), the trainer's progress line,
+// save_after_step(), then optionally record_evaluation(); at the end finish().
+class TrainingRun {
+public:
+    // chart_metric names the evaluation points on the chart ("mAP@.5", "top-1").
+    TrainingRun(const TrainingRunOptions& options, std::string backup, Network& net, std::string chart_metric);
+
+    struct Step {
+        float loss = 0, lr = 0;
+        float images_per_s = 0;
+        double eta_s = 0;  // from a running average of the step time
+    };
+
+    TrainState state;
+    const RunDirectory& files() const { return files_; }
+    int images_per_step() const { return images_per_step_; }
+    bool done() const;  // max_batches reached
+    int64_t steps_here() const { return steps_here_; }
+
+    void begin_step();
+    // loss_sum: the summed loss of the step's images, whose gradients exec holds. Throws
+    // when the loss is not finite; else steps the optimizer and records the loss.
+    Step finish_step(TrainExecutor& exec, double loss_sum);
+    // Keeps _<iter> every save_every, writes _last (+ chart) every checkpoint_every, at the
+    // end and when stopping; returns whether stop_after says to stop now.
+    bool save_after_step();
+    // An evaluation point on the chart; a new best is kept as _best. Writes _last.
+    void record_evaluation(double metric);
+    void save_last();
+    // Saves _final when max_batches was reached and fills in the result.
+    void finish(TrainingRunResult& result);
+
+private:
+    using Clock = std::chrono::steady_clock;
+    const TrainingRunOptions& options_;
+    Network& net_;
+    const NetParams& params_;
+    const int images_per_step_;
+    RunDirectory files_;
+    std::string chart_, chart_metric_;
+    SgdOptimizer optimizer_;
+    Clock::time_point start_, step_start_;
+    double step_seconds_avg_ = -1;
+    int64_t steps_here_ = 0;
+};
+
+}  // namespace yolo9k
