@@ -68,8 +68,14 @@ TrainState start_or_resume(Network& net, SgdOptimizer& opt, int images_per_step,
         }
         if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
     } else if (!o.weights.empty()) {
+        // Initialise everything first, as darknet does when it builds the network: a
+        // partial file (e.g. darknet19_448.conv.23) then overwrites only its prefix and the
+        // new layers start from random weights, not from zeros (which would never learn).
+        initialize_weights(net, o.seed);
         const int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
-        if (!o.quiet) std::fprintf(stderr, "loaded %d layers from %s\n", loaded, o.weights.c_str());
+        if (!o.quiet)
+            std::fprintf(stderr, "loaded %d of %d layers from %s%s\n", loaded, net.size(), o.weights.c_str(),
+                         loaded < net.size() ? "; the rest start from random weights" : "");
         if (o.clear) net.header().seen = 0;
         state.seen = net.header().seen;
         state.iteration = int64_t(state.seen / uint64_t(images_per_step));

@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
+#include "train/training_run.h"
 
 namespace yolo9k {
 namespace {
@@ -163,6 +164,37 @@ TEST(Checkpoint, RoundTripAndStaleSidecar) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find(".state"), std::string::npos);
     }
+}
+
+TEST(StartOrResume, PartialWeightsKeepTheirPrefixAndTheNewLayersStartRandom) {
+    // darknet19_448.conv.23 -> yolov2-voc: the loaded layers are the file's, the layers after
+    // them must be initialised (all-zero head layers never learn).
+    test::TempDir dir;
+    Network two = Network::from_cfg(parse_cfg_text("[net]\nwidth=4\nheight=4\nchannels=1\n"
+                                                   "[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=leaky\n"
+                                                   "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n",
+                                                   "two.cfg"));
+    test::randomize_weights(two, 5);
+    const std::string partial = dir.file("two.conv.1");
+    two.save_weights(partial, 1);
+
+    Network net = Network::from_cfg(parse_cfg_text("[net]\nwidth=4\nheight=4\nchannels=1\n"
+                                                   "[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=leaky\n"
+                                                   "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n",
+                                                   "two.cfg"));
+    SgdOptimizer opt(net);
+    TrainingRunOptions o;
+    o.weights = partial;
+    o.quiet = true;
+    start_or_resume(net, opt, 1, RunDirectory(dir.path().string(), "two"), o);
+    const auto file_blobs = two.layer(0).trainable_blobs();
+    const auto loaded = net.layer(0).trainable_blobs();
+    for (size_t i = 0; i < loaded.size(); ++i) EXPECT_EQ(*loaded[i].data, *file_blobs[i].data) << "layer 0 blob " << i;
+    const auto head = net.layer(1).trainable_blobs();  // biases, scales, weights
+    const std::vector<float>& w = *head[2].data;
+    ASSERT_EQ(w.size(), 3u * 2 * 9);
+    EXPECT_GT(test::max_abs(w.data(), w.size()), 0.f) << "layer 1 was left at zero";
+    EXPECT_NE(w, *two.layer(1).trainable_blobs()[2].data) << "layer 1 came from somewhere other than the initialiser";
 }
 
 }  // namespace
