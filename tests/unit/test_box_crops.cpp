@@ -13,6 +13,8 @@
 #include "core/error.h"
 #include "data/box_crops.h"
 #include "data/dataset.h"
+#include "network/initialize.h"
+#include "network/network.h"
 #include "support/test_support.h"
 #include "support/training_fixtures.h"
 
@@ -218,6 +220,36 @@ TEST(BoxCropsBccd, EveryBoxOfBothSplitsBecomesACrop) {
     for (const std::string& p : read_lines(r.splits[1].list_path))
         EXPECT_EQ(train_images.count(fs::path(p).stem().string().substr(0, fs::path(p).stem().string().rfind('_'))), 0u) << p;
     EXPECT_EQ(read_lines(r.splits[0].list_path).size(), train_boxes[0] + train_boxes[1] + train_boxes[2]);
+}
+
+// The pipeline's cfgs (cfg/): both classifier sizes are one network, and the detector's
+// first 23 layers are exactly its convolutional stack, so `partial --layers 23` of the
+// fine-tuned classifier starts the detector.
+TEST(PretrainCfgs, DetectorStartsFromTheClassifiersConv23) {
+    const std::string cfg = std::string(YOLO9K_SOURCE_DIR) + "/cfg/";
+    Network small = Network::from_cfg_file(cfg + "bccd-darknet19-small-64.cfg");
+    Network large = Network::from_cfg_file(cfg + "bccd-darknet19-small-128.cfg");
+    Network detector = Network::from_cfg_file(cfg + "bccd-yolov2-small.cfg");
+    EXPECT_EQ(small.params().width, 64);
+    EXPECT_EQ(large.params().width, 128);
+    EXPECT_EQ(small.weights_file_bytes(), large.weights_file_bytes());
+    EXPECT_EQ(large.weights_file_bytes(23), detector.weights_file_bytes(23));
+    EXPECT_EQ(large.layer(22).type(), "convolutional");  // 23 = the stack, not the 1x1 class conv
+    EXPECT_EQ(large.layer(23).type(), "convolutional");
+    EXPECT_EQ(large.layer(24).type(), "avgpool");
+
+    initialize_weights(large, 7);
+    TempDir dir;
+    large.save_weights(dir.file("small.conv.23"), 23);
+    EXPECT_EQ(detector.load_weights(dir.file("small.conv.23"), /*allow_prefix=*/true), 23);
+    for (int i = 0; i < 23; ++i) {
+        auto a = large.layer(i).weight_blobs(), b = detector.layer(i).weight_blobs();
+        ASSERT_EQ(a.size(), b.size()) << "layer " << i;
+        for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(*a[k].data, *b[k].data) << "layer " << i << " " << a[k].name;
+    }
+    // The 64 weights load into the 128 network unchanged: the fine-tune's starting point.
+    large.save_weights(dir.file("full.weights"));
+    EXPECT_EQ(small.load_weights(dir.file("full.weights")), small.size());
 }
 
 }  // namespace
