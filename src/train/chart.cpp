@@ -31,7 +31,7 @@ std::string fmt(double v) {
 }  // namespace
 
 void write_training_chart(const std::string& path, const TrainHistory& h, int64_t max_iteration,
-                          const std::string& title) {
+                          const std::string& title, const std::string& metric_label) {
     const int W = 1000, H = 640, L = 70, R = 70, T = 50, B = 60;
     cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
     const int pw = W - L - R, ph = H - T - B;
@@ -81,7 +81,7 @@ void write_training_chart(const std::string& path, const TrainHistory& h, int64_
             cv::putText(img, fmt(h.map[i] * 100) + "%", pts[i] + cv::Point(4, -6), cv::FONT_HERSHEY_SIMPLEX, 0.4,
                         map_colour);
         }
-        cv::putText(img, "mAP@.5", {L + pw - 150, T + 60}, cv::FONT_HERSHEY_SIMPLEX, 0.5, map_colour, 1, cv::LINE_AA);
+        cv::putText(img, metric_label, {L + pw - 150, T + 60}, cv::FONT_HERSHEY_SIMPLEX, 0.5, map_colour, 1, cv::LINE_AA);
     }
     std::vector<uchar> png;
     if (!cv::imencode(".png", img, png)) throw Error(path + ": cannot encode the chart as PNG");

@@ -1,0 +1,206 @@
+// `yolo9k classifier train|predict|valid` (darknet's `classifier` commands).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "classify/classifier.h"
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "data/classification_dataset.h"
+#include "io/image_reader.h"
+#include "io/inputs.h"
+#include "train/classifier_trainer.h"
+#include "yolo9k/detector.h"  // read_names_file
+
+namespace yolo9k::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kDataHelp =
+    "training data: a classification .data (train, valid, labels, classes, top, backup; an image's label is the "
+    "class name occurring in its path), a folder with one subfolder per class (DIR/<class>/*.jpg, or DIR/train/<class> "
+    "and DIR/valid/<class>), or a list file of image paths (with --labels)";
+
+void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
+    CLI::App* sub = parent.add_subcommand("train", "Train a classifier, e.g. Darknet-19 (darknet's `classifier train`)");
+    sub->footer(
+        "One progress line per step. Writes <backup>/<name>_last.weights (+ .state; --resume continues from it), "
+        "_<step>, _best (with --valid-every), _final and <name>_chart.png. Augmentation follows the cfg's [net] as "
+        "darknet's classifier loader does: random crop with the shorter side in [min_crop, max_crop] (default w..2w), "
+        "aspect, angle, flip, hue/saturation/exposure. Loss: softmax cross-entropy plus the [cost] layer, as darknet.");
+    sub->add_option("--data", o->data, kDataHelp)->required();
+    sub->add_option("--labels", o->labels_file, "class names, one a line (overrides the .data's labels)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--valid", o->valid, "validation set (default: the .data's valid, or DIR/valid)");
+    sub->add_option("--cfg", o->cfg, "network .cfg (e.g. darknet19.cfg, darknet19_448.cfg, tiny.cfg)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--weights", o->weights, "initial weights: pretrained (e.g. darknet19 224 for the 448 fine-tune) or partial")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--backup", o->backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
+    sub->add_option("--name", o->name, "checkpoint prefix (default: the cfg's name)");
+    sub->add_flag("--resume", o->resume, "continue from <backup>/<name>_last.weights and its .state");
+    sub->add_flag("--clear", o->clear, "start the schedule from 0 even if the weights have seen images");
+    sub->add_option("--seed", o->seed, "random seed: a run is reproducible from it");
+    sub->add_option("--threads", o->threads, "compute threads (default: all cores)");
+    sub->add_option("--loader-threads", o->loader_threads, "data loading threads");
+    sub->add_option("--backend", o->backend, "onednn (fast) or reference");
+    sub->add_option("--batch", o->batch, "override [net] batch (images per step)");
+    sub->add_option("--subdivisions", o->subdivisions, "override [net] subdivisions");
+    sub->add_option("--max-batches", o->max_batches, "override [net] max_batches");
+    sub->add_option("--learning-rate", o->learning_rate, "override [net] learning_rate");
+    sub->add_option("--burn-in", o->burn_in, "override [net] burn_in");
+    sub->add_option("--size", o->size, "input side (default: the cfg's width; e.g. 448 for the high-resolution fine-tune)");
+    sub->add_flag("!--no-augment", o->augment, "no crop/flip/HSV augmentation (centre crop only)");
+    sub->add_option("--checkpoint-every", o->checkpoint_every, "write <name>_last.weights every N steps");
+    sub->add_option("--save-every", o->save_every, "keep <name>_<step>.weights every N steps");
+    sub->add_option("--valid-every", o->valid_every, "top-1/top-k on the validation set every N steps; keeps <name>_best.weights");
+    sub->add_option("--top", o->top, "k of the top-k accuracy (default: the .data's top, else 5)");
+    sub->add_option("--chart", o->chart, "training chart PNG (default <backup>/<name>_chart.png)");
+    sub->add_flag("--no-chart", o->no_chart, "do not draw the chart");
+    sub->add_option("--stop-after", o->stop_after, "stop (with a checkpoint) after N steps in this run");
+    sub->add_flag("-q,--quiet", o->quiet, "no progress lines");
+}
+
+struct PredictOptions {
+    std::string cfg, weights, names, data, json;
+    int top = 0, size = 0, threads = 0;
+    std::vector<std::string> inputs;
+};
+
+std::vector<std::string> names_for(const std::string& names, const std::string& data, int classes) {
+    std::vector<std::string> out;
+    if (!names.empty()) out = read_names_file(names);
+    else if (!data.empty()) out = read_names_file(read_classification_data_file(data).labels);
+    if (out.empty()) {
+        for (int i = 0; i < classes; ++i) out.push_back(std::to_string(i));
+        return out;
+    }
+    if (int(out.size()) != classes)
+        throw Error((names.empty() ? data : names) + ": " + std::to_string(out.size()) + " names but the network has " +
+                    std::to_string(classes) + " classes");
+    return out;
+}
+
+int run_predict(const PredictOptions& o) {
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
+    const std::vector<std::string> names = names_for(o.names, o.data, c.classes());
+    int top = o.top;
+    if (top <= 0) top = o.data.empty() ? 5 : read_classification_data_file(o.data).top;
+    nlohmann::json results = nlohmann::json::array();
+    bool failed = false;
+    for (const InputSource& src : expand_inputs(o.inputs)) {
+        if (src.kind != SourceKind::Image) throw Error(src.path + ": classifier predict takes images only");
+        cv::Mat image;
+        try {
+            image = load_image(src.path);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "yolo9k: error: %s\n", e.what());
+            failed = true;
+            continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::vector<float> p = c.predict(image);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("%s: Predicted in %f seconds.\n", src.path.c_str(), s);
+        nlohmann::json item = {{"file", src.path}, {"width", image.cols}, {"height", image.rows}};
+        nlohmann::json preds = nlohmann::json::array();
+        for (int i : top_k(p.data(), int(p.size()), top)) {
+            std::printf("%5.2f%%: %s\n", p[i] * 100, names[i].c_str());  // darknet's line
+            preds.push_back({{"class_id", i}, {"name", names[i]}, {"score", p[i]}});
+        }
+        item["predictions"] = preds;
+        results.push_back(item);
+    }
+    std::fflush(stdout);
+    if (!o.json.empty()) write_file_atomically(o.json, results.dump(2) + "\n");
+    return failed ? kExitFailure : kExitOk;
+}
+
+struct ValidOptions {
+    std::string data, split = "valid", labels, cfg, weights, json;
+    int top = 0, size = 0, threads = 0;
+};
+
+int run_valid(const ValidOptions& o) {
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
+    const ClassificationDataset ds = load_classification_dataset(o.data, o.split, o.labels);
+    int top = o.top;
+    if (top <= 0) top = fs::path(o.data).extension() == ".data" ? read_classification_data_file(o.data).top : 5;
+    const ClassifierValidation v = validate_classifier(c, ds, top);
+    for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
+    std::printf("%-24s %7s %7s %7s\n", "class", "images", "top-1", ("top-" + std::to_string(top)).c_str());
+    nlohmann::json per_class = nlohmann::json::array();
+    for (size_t i = 0; i < ds.class_names.size(); ++i) {
+        const ClassAccuracy& a = v.metrics.per_class()[i];
+        const double t1 = a.images ? double(a.top1) / a.images : 0, tk = a.images ? double(a.topk) / a.images : 0;
+        std::printf("%-24s %7d %7.4f %7.4f\n", ds.class_names[i].c_str(), a.images, t1, tk);
+        per_class.push_back({{"class_id", i}, {"name", ds.class_names[i]}, {"images", a.images}, {"top1", t1}, {"topk", tk}});
+    }
+    std::printf("top-1 %.4f, top-%d %.4f over %d images\n", v.metrics.top1(), top, v.metrics.topk(), v.metrics.images());
+    if (!o.json.empty()) {
+        nlohmann::json j = {{"images", v.metrics.images()}, {"top1", v.metrics.top1()}, {"k", top},
+                            {"topk", v.metrics.topk()},     {"per_class", per_class}, {"unreadable", v.unreadable}};
+        write_file_atomically(o.json, j.dump(2) + "\n");
+    }
+    return v.unreadable.empty() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+Action add_classifier_command(CLI::App& app) {
+    CLI::App* cls = app.add_subcommand("classifier", "Train and run image classifiers (darknet's `classifier`)");
+    cls->require_subcommand(1);
+
+    auto train = std::make_shared<ClassifierTrainOptions>();
+    add_train(*cls, train);
+
+    auto pred = std::make_shared<PredictOptions>();
+    CLI::App* p = cls->add_subcommand("predict", "Top classes for images (darknet's `classifier predict`)");
+    p->footer("Prints darknet's `NN.NN%: name` lines per image. The image is letterboxed to the network size, as "
+              "darknet's predict_classifier does.");
+    p->add_option("--cfg", pred->cfg, "network .cfg")->required()->check(CLI::ExistingFile);
+    p->add_option("--weights", pred->weights, "trained .weights")->required()->check(CLI::ExistingFile);
+    p->add_option("--names,--labels", pred->names, "class names, one a line")->check(CLI::ExistingFile);
+    p->add_option("--data", pred->data, "classification .data (its labels and top)")->check(CLI::ExistingFile);
+    p->add_option("--top", pred->top, "how many classes to show (default: the .data's top, else 5)");
+    p->add_option("--size", pred->size, "input side (default: the cfg's)");
+    p->add_option("--threads", pred->threads, "compute threads (default: all cores)");
+    p->add_option("--json", pred->json, "write [{file, width, height, predictions: [{class_id, name, score}]}]");
+    p->add_option("inputs", pred->inputs, "images, folders or list files")->required();
+
+    auto val = std::make_shared<ValidOptions>();
+    CLI::App* v = cls->add_subcommand("valid", "Top-1 / top-k accuracy on a labelled set (darknet's `classifier valid`)");
+    v->footer("Each image is resized so its shorter side is the network size and centre-cropped, as darknet's "
+              "validate_classifier_single does. Prints per-class and overall accuracy; unreadable images are named "
+              "and skipped (exit 1).");
+    v->add_option("--data", val->data, kDataHelp)->required();
+    v->add_option("--split", val->split, "train or valid (default valid; a folder without DIR/valid is used whole)");
+    v->add_option("--labels", val->labels, "class names (overrides the .data's labels)")->check(CLI::ExistingFile);
+    v->add_option("--cfg", val->cfg, "network .cfg")->required()->check(CLI::ExistingFile);
+    v->add_option("--weights", val->weights, "trained .weights")->required()->check(CLI::ExistingFile);
+    v->add_option("--top", val->top, "k of the top-k accuracy (default: the .data's top, else 5)");
+    v->add_option("--size", val->size, "input side (default: the cfg's)");
+    v->add_option("--threads", val->threads, "compute threads (default: all cores)");
+    v->add_option("--json", val->json, "write {images, top1, k, topk, per_class, unreadable}");
+
+    CLI::App* train_sub = cls->get_subcommand("train");
+    return [=] {
+        if (train_sub->parsed()) {
+            const ClassifierTrainResult r = train_classifier(*train);
+            std::printf("trained %lld iterations in %.1f s (%.1f images/s), avg loss %.4f -> %s\n",
+                        (long long)r.iterations, r.seconds, r.images_per_s, r.final_avg_loss, r.final_weights.c_str());
+            return kExitOk;
+        }
+        if (p->parsed()) return run_predict(*pred);
+        return run_valid(*val);
+    };
+}
+
+}  // namespace yolo9k::cli
