@@ -16,7 +16,8 @@ DATA=${YOLO9K_DATA:-../shared/data}/bccd
 OUT=${OUT:-runs/pretrain_bccd}
 SEED=${SEED:-1}
 [ -d "$DATA/Annotations" ] || { echo "BCCD not found at $DATA (set YOLO9K_DATA)" >&2; exit 1; }
-bash scripts/setup.sh build >/dev/null
+[ -x build/yolo9k ] || bash scripts/setup.sh build >/dev/null
+ninja -C build yolo9k >/dev/null
 Y=./build/yolo9k
 CLS64=cfg/bccd-darknet19-small-64.cfg
 CLS128=cfg/bccd-darknet19-small-128.cfg
