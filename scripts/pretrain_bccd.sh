@@ -10,7 +10,8 @@
 # Crops come from `trainval` (classifier train) and `test` (classifier valid), so no test
 # image is seen by either stage. About 35 minutes on 2 shared cores. Output in
 # ${OUT:-runs/pretrain_bccd}; STEPS=... overrides N (the detector cfg's max_batches).
-# A detector already trained there is kept (RETRAIN=1 trains it again).
+# A detector already trained there is kept (RETRAIN=1 trains it again); DET_LR=0.004 sets both
+# detectors' learning rate (the README's second pair).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${YOLO9K_DATA:-../shared/data}/bccd
@@ -58,7 +59,7 @@ train_detector() {  # $1: run name, then extra arguments
     local name=$1; shift
     [ -f "$OUT/$name/bccd-yolov2-small_final.weights" ] && [ -z "${RETRAIN:-}" ] && { log "$name: already trained"; return; }
     $Y train --dataset "$DATA" --split trainval --valid-split test --names "$OUT/bccd.names" --cfg $DET \
-        --backup "$OUT/$name" --seed "$SEED" --map-every 50 $STEPS_ARG "$@" > "$OUT/$name.log" 2>&1
+        --backup "$OUT/$name" --seed "$SEED" --map-every 50 $STEPS_ARG ${DET_LR:+--learning-rate $DET_LR} "$@" > "$OUT/$name.log" 2>&1
     tail -1 "$OUT/$name.log"
 }
 log "6. detector from .conv.23 and from scratch: same cfg, seed, schedule, steps"
