@@ -1,10 +1,12 @@
 // `yolo9k dataset`: what a dataset holds (images, boxes per class, what was wrong with it)
 // and, with --loader-bench, how fast the training loader prepares augmented batches.
+// `yolo9k dataset crops`: a classification set of box crops (see data/box_crops.h).
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "data/box_crops.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "perf/stats.h"
@@ -23,6 +25,81 @@ void print_summary(const Dataset& d) {
                 r.skipped_boxes, r.clipped_boxes, r.images_without_labels, r.missing_images);
 }
 
+void print_crop_report(const CropReport& r) {
+    std::printf("%-12s", "crops");
+    for (const CropSplitReport& s : r.splits) std::printf(" %10s", s.name.c_str());
+    std::printf("\n");
+    for (size_t c = 0; c < r.class_names.size(); ++c) {
+        std::printf("  %-10s", r.class_names[c].c_str());
+        for (const CropSplitReport& s : r.splits) std::printf(" %10zu", s.crops_per_class[c]);
+        std::printf("\n");
+    }
+    std::printf("  %-10s", "total");
+    for (const CropSplitReport& s : r.splits) std::printf(" %10zu", s.crops);
+    std::printf("\n");
+    for (const CropSplitReport& s : r.splits)
+        std::printf("%s: %zu images, %zu crops, %zu boxes under --min-size, %zu difficult skipped, %zu unreadable images -> %s\n",
+                    s.name.c_str(), s.images, s.crops, s.small_boxes, s.difficult_boxes, s.unreadable_images,
+                    s.list_path.c_str());
+    std::printf("darknet files: %s, %s\n", r.labels_path.c_str(), r.data_path.c_str());
+    if (r.ambiguous_label_paths > 0)
+        std::printf("warning: %zu crop paths hold no or several class names; darknet's classifier would mislabel them\n",
+                    r.ambiguous_label_paths);
+}
+
+// `dataset crops PATH... --out DIR`: one split per source split, named as the classifier
+// expects (train, valid).
+Action add_crops_subcommand(CLI::App& parent) {
+    struct Opts {
+        std::vector<std::string> paths;
+        std::string out, names, train_split, valid_split;
+        bool whole = false;
+        CropOptions crop;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* sub = parent.add_subcommand(
+        "crops", "Write one image per box as a classification set: OUT/<train|valid>/<class>/<stem>_<k>.jpg, "
+                 "plus darknet's labels.txt, <split>.list and crops.data");
+    sub->add_option("PATH", o->paths, "detection dataset(s): .data file, image list, VOC folder, VOC XMLs or COCO JSON")
+        ->required();
+    sub->add_option("--out", o->out, "output folder")->required();
+    sub->add_option("--names", o->names, ".names file fixing the class ids")->check(CLI::ExistingFile);
+    sub->add_option("--train-split", o->train_split, "source split written as OUT/train (VOC split, or train/valid of a .data)");
+    sub->add_option("--valid-split", o->valid_split, "source split written as OUT/valid");
+    sub->add_option("--context", o->crop.context, "each side grows by this fraction of the box size")
+        ->check(CLI::Range(0.0, 10.0));
+    sub->add_flag("--square", o->crop.square, "extend the shorter side to the longer (centred)");
+    sub->add_option("--min-size", o->crop.min_size, "skip boxes whose shorter side is below N pixels")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--size", o->crop.output_size, "resize so the longer side is N pixels (0: native)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--quality", o->crop.jpeg_quality, "JPEG quality")->check(CLI::Range(1, 100));
+    sub->add_flag("--skip-difficult", o->crop.skip_difficult, "leave out VOC `difficult` boxes");
+    sub->add_flag("--overwrite", o->crop.overwrite, "replace OUT/<split>/ from an earlier run");
+    return [o] {
+        DatasetOptions options;
+        if (!o->names.empty()) options.class_names = read_names_file(o->names);
+        // Without splits the whole dataset (a .data file: its train list) becomes OUT/train.
+        std::vector<std::pair<std::string, std::string>> wanted;  // (OUT folder, source split)
+        if (o->train_split.empty() && o->valid_split.empty()) wanted.push_back({"train", ""});
+        if (!o->train_split.empty()) wanted.push_back({"train", o->train_split});
+        if (!o->valid_split.empty()) wanted.push_back({"valid", o->valid_split});
+        std::vector<CropSplit> splits;
+        std::vector<std::string> class_names = options.class_names;
+        for (const auto& [folder, source] : wanted) {
+            DatasetOptions so = options;
+            so.split = source;
+            // Both splits must number classes alike: the first one fixes them when --names does not.
+            if (so.class_names.empty()) so.class_names = class_names;
+            Dataset d = load_datasets(o->paths, so);
+            if (class_names.empty()) class_names = d.class_names;
+            splits.push_back({folder, std::move(d)});
+        }
+        print_crop_report(write_box_crops(splits, class_names, o->out, o->crop));
+        return kExitOk;
+    };
+}
+
 }  // namespace
 
 Action add_dataset_command(CLI::App& app) {
@@ -36,8 +113,8 @@ Action add_dataset_command(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App* sub = app.add_subcommand("dataset", "Summarise a dataset; optionally measure the training loader");
-    sub->add_option("PATH", o->paths, ".data file, image list, VOC folder, folder of VOC XMLs or COCO JSON (several: merged)")
-        ->required();
+    // Not required by CLI11: `dataset crops PATH...` takes its own; checked in the action.
+    sub->add_option("PATH", o->paths, ".data file, image list, VOC folder, folder of VOC XMLs or COCO JSON (several: merged)");
     sub->add_option("--split", o->split, "VOC ImageSets/Main split, or train/valid of a .data file");
     sub->add_option("--names", o->names, ".names file fixing the class ids")->check(CLI::ExistingFile);
     sub->add_option("--loader-bench", o->bench_batches, "time this many loader batches (0: no benchmark)")
@@ -48,7 +125,14 @@ Action add_dataset_command(CLI::App& app) {
     sub->add_option("--seed", o->seed, "random seed of the loader");
     sub->add_option("--jitter", o->augment.jitter, "[region] jitter");
     sub->add_flag("--no-augment", o->no_augment, "plain letterbox (validation) instead of darknet's augmentation");
-    return [o] {
+    Action crops_action = add_crops_subcommand(*sub);
+    CLI::App* crops = sub->get_subcommand("crops");
+    return [o, crops, crops_action] {
+        if (crops->parsed()) return crops_action();
+        if (o->paths.empty()) {
+            std::cerr << "dataset: PATH is required (or `dataset crops PATH... --out DIR`)\n";
+            return kExitUsage;
+        }
         DatasetOptions options;
         options.split = o->split;
         if (!o->names.empty()) options.class_names = read_names_file(o->names);
