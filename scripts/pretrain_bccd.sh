@@ -34,11 +34,13 @@ $Y dataset crops "$DATA" --names "$OUT/bccd.names" --train-split trainval --vali
     --out "$OUT/crops" --context .1 --square --size 128 --overwrite | tee "$OUT/crops.txt"
 
 log "2. classifier at 64x64"
+[ -f "$OUT/cls64/bccd-darknet19-small-64_final.weights" ] && [ -z "${RETRAIN:-}" ] && log "(already trained: kept)" ||
 $Y classifier train --data "$OUT/crops/crops.data" --cfg $CLS64 --backup "$OUT/cls64" --seed "$SEED" \
     --checkpoint-every 100 2>&1 | tee "$OUT/cls64.log" | grep -v '^[0-9]*, ' || true
 [ -f "$OUT/cls64/bccd-darknet19-small-64_final.weights" ] || { echo "classifier training failed: $OUT/cls64.log" >&2; exit 1; }
 
 log "3. fine-tune at 128x128 from the 64x64 weights (--clear: the schedule starts at 0, as darknet's -clear)"
+[ -f "$OUT/cls128/bccd-darknet19-small-128_final.weights" ] && [ -z "${RETRAIN:-}" ] && log "(already trained: kept)" ||
 $Y classifier train --data "$OUT/crops/crops.data" --cfg $CLS128 --weights "$OUT/cls64/bccd-darknet19-small-64_final.weights" \
     --clear --backup "$OUT/cls128" --seed "$SEED" --checkpoint-every 100 2>&1 | tee "$OUT/cls128.log" | grep -v '^[0-9]*, ' || true
 [ -f "$OUT/cls128/bccd-darknet19-small-128_final.weights" ] || { echo "fine-tune failed: $OUT/cls128.log" >&2; exit 1; }
@@ -56,7 +58,7 @@ $Y partial --cfg $CLS128 --weights "$OUT/cls128/bccd-darknet19-small-128_final.w
     --out "$OUT/bccd-darknet19-small.conv.23" --layers 23
 
 train_detector() {  # $1: run name, then extra arguments
-    local name=$1; shift
+    local name=$1${DET_LR:+_lr$DET_LR}; shift
     [ -f "$OUT/$name/bccd-yolov2-small_final.weights" ] && [ -z "${RETRAIN:-}" ] && { log "$name: already trained"; return; }
     $Y train --dataset "$DATA" --split trainval --valid-split test --names "$OUT/bccd.names" --cfg $DET \
         --backup "$OUT/$name" --seed "$SEED" --map-every 50 $STEPS_ARG ${DET_LR:+--learning-rate $DET_LR} "$@" > "$OUT/$name.log" 2>&1
@@ -65,18 +67,19 @@ train_detector() {  # $1: run name, then extra arguments
 log "6. detector from .conv.23 and from scratch: same cfg, seed, schedule, steps"
 train_detector pretrained --weights "$OUT/bccd-darknet19-small.conv.23"
 train_detector scratch
-for name in pretrained scratch; do
+for name in pretrained${DET_LR:+_lr$DET_LR} scratch${DET_LR:+_lr$DET_LR}; do
     $Y eval --dataset "$DATA" --split test --names "$OUT/bccd.names" --cfg $DET \
         --weights "$OUT/$name/bccd-yolov2-small_final.weights" --json "$OUT/eval_$name.json" > "$OUT/eval_$name.txt"
 done
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "${DET_LR:+_lr$DET_LR}" <<'PY'
 import json, sys
 out = sys.argv[1]
 for f, what in [("valid_64.json", "classifier 64 at 64"), ("valid_64_at_128.json", "classifier 64 at 128, no fine-tune"),
                 ("valid_128.json", "classifier fine-tuned at 128")]:
     print(f"{what:38s} top-1 {100 * json.load(open(f'{out}/{f}'))['top1']:.1f}%")
-for name in ("pretrained", "scratch"):
+suffix = sys.argv[2]
+for name in ("pretrained" + suffix, "scratch" + suffix):
     j = json.load(open(f"{out}/eval_{name}.json"))
     print(f"detector from {name:10s} mAP@.5 {100 * j['map50']:.1f}% (VOC07 {100 * j['map50_voc07']:.1f}%)")
 PY
