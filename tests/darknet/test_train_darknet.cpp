@@ -66,7 +66,7 @@ TEST(TrainDarknetInterop, DarknetWrittenWeightsStartAndResumeTraining) {
     auto r = test::run_cli("train --data " + dir.file("shapes.data") + " --cfg " + dir.file("tiny.cfg") + " --weights " +
                            dn_weights + " --max-batches 5 --no-chart");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.err.find("loaded 11 layers"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("loaded 11 of 11 layers"), std::string::npos) << r.err;
 
     // The same file as a run's _last checkpoint (no yolo9k .state beside it): resume
     // continues from the weights alone and says so.
