@@ -8,7 +8,7 @@
 #   6. the detector (yolov2-voc's shape, same stack) trained from .conv.23 for N steps, and
 #      the identical detector (cfg, seed, schedule, N) from scratch; mAP@.5 on BCCD `test`.
 # Crops come from `trainval` (classifier train) and `test` (classifier valid), so no test
-# image is seen by either stage. About 35 minutes on 2 shared cores. Output in
+# image is seen by either stage. About 25 minutes on 2 cores. Output in
 # ${OUT:-runs/pretrain_bccd}; STEPS=... overrides N (the detector cfg's max_batches).
 # A detector already trained there is kept (RETRAIN=1 trains it again); DET_LR=0.004 sets both
 # detectors' learning rate (the README's second pair).
