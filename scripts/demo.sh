@@ -27,7 +27,7 @@ if [ -d "$DATA/Annotations" ]; then
   W="$OUT/train/bccd-yolov2-small_final.weights"
   echo "== detect with the trained weights on BCCD test images"
   mapfile -t SHOW < <(head -2 "$DATA/ImageSets/Main/test.txt")
-  $Y detect --cfg "$DET" --weights "$W" --names "$OUT/bccd.names" --thresh 0.3 --json "$OUT/detections.json" \
+  $Y detect --cfg "$DET" --weights "$W" --names "$OUT/bccd.names" --thresh 0.1 --json "$OUT/detections.json" \
     --out "$OUT" $(printf "$DATA/JPEGImages/%s.jpg " "${SHOW[@]}") | head -20
   echo "== mAP on BCCD test (72 images)"
   $Y eval --dataset "$DATA" --split test --names "$OUT/bccd.names" --cfg "$DET" --weights "$W" | tail -6
