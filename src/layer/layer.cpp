@@ -2,6 +2,9 @@
 
 #include <map>
 
+#include "core/error.h"
+#include "tree/word_tree.h"
+
 namespace yolo9k {
 namespace {
 std::map<std::string, LayerFactory>& registry() {
@@ -45,6 +48,16 @@ Activation parse_activation(const SectionReader& r, const char* fallback) {
     if (s == "relu") return Activation::relu;
     if (s == "logistic") return Activation::logistic;
     r.fail("activation", "expected one of linear, leaky, relu, logistic; got '" + s + "'");
+}
+
+std::shared_ptr<const WordTree> parse_word_tree_key(const SectionReader& r) {
+    const std::string given = r.get_string("tree", "");
+    if (given.empty()) return nullptr;
+    try {
+        return std::make_shared<const WordTree>(load_word_tree(resolve_cfg_relative_path(given, r.file().path)));
+    } catch (const Error& e) {
+        r.fail("tree", e.what());
+    }
 }
 
 const char* activation_name(Activation a) {

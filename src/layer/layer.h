@@ -125,6 +125,11 @@ struct LayerRegistrar {
 // Shared activation helpers (darknet's definitions).
 enum class Activation { linear, leaky, relu, logistic };
 Activation parse_activation(const SectionReader& r, const char* fallback);
+
+// `tree=` of [region]/[softmax]: the WordTree it names (resolved as darknet does, then beside
+// the cfg), or null without the key. A bad path or tree fails naming the cfg line.
+struct WordTree;
+std::shared_ptr<const WordTree> parse_word_tree_key(const SectionReader& r);
 const char* activation_name(Activation a);
 inline float activate(Activation a, float x) {
     switch (a) {

@@ -113,13 +113,8 @@ const LayerRegistrar registrar("region", [](const SectionReader& r, const LayerB
     l->softmax = r.get_bool("softmax", false);
     l->tree_file = r.get_string("tree", "");
     l->map_file = r.get_string("map", "");
-    if (!l->tree_file.empty()) {
-        try {
-            l->tree = std::make_shared<const WordTree>(
-                load_word_tree(resolve_cfg_relative_path(l->tree_file, r.file().path)));
-        } catch (const Error& e) {
-            r.fail("tree", e.what());
-        }
+    l->tree = parse_word_tree_key(r);
+    if (l->tree) {
         if (l->tree->size() != l->classes)
             r.fail("classes", "classes=" + std::to_string(l->classes) + " but the tree " + l->tree->source + " has " +
                                   std::to_string(l->tree->size()) + " nodes; with tree= there is one class per node");

@@ -80,14 +80,7 @@ const LayerRegistrar registrar("softmax", [](const SectionReader& r, const Layer
     l->groups = r.get_int_in("groups", 1, 1, 1 << 20);
     l->temperature = r.get_float_in("temperature", 1, 1e-6f, 1e6f);
     l->tree_file = r.get_string("tree", "");
-    if (!l->tree_file.empty()) {
-        try {
-            l->tree = std::make_shared<const WordTree>(
-                load_word_tree(resolve_cfg_relative_path(l->tree_file, r.file().path)));
-        } catch (const Error& e) {
-            r.fail("tree", e.what());
-        }
-    }
+    l->tree = parse_word_tree_key(r);
     return l;
 });
 }  // namespace
