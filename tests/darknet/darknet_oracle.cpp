@@ -117,4 +117,20 @@ void DarknetNet::save_weights(const std::string& path) const {
     ::save_weights(net_, p.data());
 }
 
+std::vector<DarknetFound> darknet_reported_boxes(const detection* dets, int nboxes, int classes, float thresh,
+                                                 int image_w, int image_h) {
+    std::vector<DarknetFound> out;
+    for (int i = 0; i < nboxes; ++i)
+        for (int j = 0; j < classes; ++j) {
+            if (!(dets[i].prob[j] > thresh)) continue;
+            const box b = dets[i].bbox;
+            const int left = std::clamp(int((b.x - b.w / 2.) * image_w), 0, image_w - 1);
+            const int right = std::clamp(int((b.x + b.w / 2.) * image_w), 0, image_w - 1);
+            const int top = std::clamp(int((b.y - b.h / 2.) * image_h), 0, image_h - 1);
+            const int bot = std::clamp(int((b.y + b.h / 2.) * image_h), 0, image_h - 1);
+            out.push_back({j, dets[i].prob[j], float(left), float(top), float(right), float(bot)});
+        }
+    return out;
+}
+
 }  // namespace yolo9k::test

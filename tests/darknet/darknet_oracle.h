@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-struct network;  // darknet.h: typedef struct network network;
+struct network;    // darknet.h: typedef struct network network;
+struct detection;  // darknet.h: typedef struct detection detection;
 
 namespace yolo9k::test {
 
@@ -16,6 +17,18 @@ namespace yolo9k::test {
 // height, batch (and subdivisions=1, so that batch is the batch darknet allocates for)
 // replaced. Every other line is kept as it is.
 void write_darknet_cfg(const std::string& src, const std::string& dst, int width, int height, int batch = 1);
+
+// One (box, class) that draw_detections would report: probability above the threshold,
+// darknet's integer pixel box. darknet clamps only left/top from below and right/bottom
+// from above; this clamps every side into the image, as yolo9k does (a box in the
+// letterbox margin stays inside), so the two can be compared.
+struct DarknetFound {
+    int cls;
+    float score;
+    float x1, y1, x2, y2;
+};
+std::vector<DarknetFound> darknet_reported_boxes(const detection* dets, int nboxes, int classes, float thresh,
+                                                 int image_w, int image_h);
 
 class DarknetNet {
 public:

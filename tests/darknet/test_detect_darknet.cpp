@@ -18,11 +18,7 @@
 namespace yolo9k {
 namespace {
 
-struct Found {
-    int cls;
-    float score;
-    float x1, y1, x2, y2;
-};
+using Found = test::DarknetFound;
 
 std::vector<Found> darknet_detect(const std::string& cfg, const std::string& weights, const std::string& image_path,
                                   float thresh, float nms) {
@@ -35,22 +31,7 @@ std::vector<Found> darknet_detect(const std::string& cfg, const std::string& wei
     detection* dets = get_network_boxes(net, im.w, im.h, thresh, .5f, nullptr, 1, &nboxes);
     const layer& l = net->layers[net->n - 1];
     if (nms > 0) do_nms_sort(dets, nboxes, l.classes, nms);
-    std::vector<Found> out;
-    for (int i = 0; i < nboxes; ++i)
-        for (int j = 0; j < l.classes; ++j) {
-            if (!(dets[i].prob[j] > thresh)) continue;
-            const box b = dets[i].bbox;
-            // draw_detections' integer pixel box, clamped to the image
-            int left = int((b.x - b.w / 2.) * im.w), right = int((b.x + b.w / 2.) * im.w);
-            int top = int((b.y - b.h / 2.) * im.h), bot = int((b.y + b.h / 2.) * im.h);
-            // darknet clamps only left/top from below and right/bottom from above; yolo9k
-            // clamps every side into the image (a box in the letterbox margin stays inside).
-            left = std::clamp(left, 0, im.w - 1);
-            right = std::clamp(right, 0, im.w - 1);
-            top = std::clamp(top, 0, im.h - 1);
-            bot = std::clamp(bot, 0, im.h - 1);
-            out.push_back({j, dets[i].prob[j], float(left), float(top), float(right), float(bot)});
-        }
+    std::vector<Found> out = test::darknet_reported_boxes(dets, nboxes, l.classes, thresh, im.w, im.h);
     free_detections(dets, nboxes);
     free_image(sized);
     free_image(im);

@@ -117,11 +117,7 @@ TEST(WordTreeDarknet, Darknet9000SoftmaxTreeOutputMatches) {
     }
 }
 
-struct Found {
-    int cls;
-    float score;
-    float x1, y1, x2, y2;
-};
+using Found = test::DarknetFound;
 
 // darknet's detector pipeline (test_detector: load_image_color, letterbox, predict, then
 // get_network_boxes with hier_thresh and an optional map, do_nms_sort, draw_detections'
@@ -185,19 +181,7 @@ public:
         int nboxes = 0;
         detection* dets = get_network_boxes(net_, im_.w, im_.h, thresh, hier, map, 1, &nboxes);
         do_nms_sort(dets, nboxes, l.classes, .45f);
-        std::vector<Found> out;
-        for (int i = 0; i < nboxes; ++i)
-            for (int j = 0; j < l.classes; ++j) {
-                if (!(dets[i].prob[j] > thresh)) continue;
-                const box b = dets[i].bbox;
-                int left = int((b.x - b.w / 2.) * im_.w), right = int((b.x + b.w / 2.) * im_.w);
-                int top = int((b.y - b.h / 2.) * im_.h), bot = int((b.y + b.h / 2.) * im_.h);
-                left = std::clamp(left, 0, im_.w - 1);
-                right = std::clamp(right, 0, im_.w - 1);
-                top = std::clamp(top, 0, im_.h - 1);
-                bot = std::clamp(bot, 0, im_.h - 1);
-                out.push_back({j, dets[i].prob[j], float(left), float(top), float(right), float(bot)});
-            }
+        std::vector<Found> out = test::darknet_reported_boxes(dets, nboxes, l.classes, thresh, im_.w, im_.h);
         free(map);
         free_detections(dets, nboxes);
         return out;
