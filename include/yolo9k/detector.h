@@ -30,6 +30,11 @@ struct DetectorOptions {
     // Direct convolution everywhere instead of Winograd on the 3x3 layers: about 1.5x slower,
     // arithmetic closest to darknet's (the Winograd rounding error is in the README).
     bool direct_conv = false;
+    // MiB of extra weight memory the Winograd kernels may spend on pre-transformed weights
+    // (the fastest form on small maps, 1.8x the plain size); granted layer by layer in
+    // network order. The default keeps yolov2-voc under 2x its weights file and gives
+    // yolov2-tiny-voc every such layer; negative: unlimited (fastest).
+    int winograd_memory_mib = 48;
     // YOLO9000 ([region] tree=). Without a map each box gets the most specific class whose
     // descent from the root stays above `hier` (darknet's -hier), named from `names`, by
     // default the .names beside the .tree (9k.tree -> 9k.names). With `map` (a file such

@@ -41,6 +41,7 @@ struct Detector::Impl {
     explicit Impl(const DetectorOptions& o) : options(o), owned(build(o)), net(&*owned) {
         if (o.weights.empty()) throw Error("no weights file given (a detector needs --weights)");
         owned->load_weights(o.weights);
+        owned->fold_batch_norm();
         // Free each layer's host weights as soon as its kernel holds folded, reordered
         // copies: peak memory stays near one copy of the weights, not two.
         init([this](int i) { owned->layer(i).release_weights(); });
@@ -92,6 +93,9 @@ struct Detector::Impl {
         executor = make_executor(*net, "onednn", {.batch = o.batch,
                                                         .threads = o.threads,
                                                         .conv_algorithm = o.direct_conv ? ConvAlgorithm::direct : ConvAlgorithm::fast,
+                                                        .winograd_memory = o.winograd_memory_mib < 0
+                                                                               ? ExecutorOptions::kUnlimited
+                                                                               : size_t(o.winograd_memory_mib) << 20,
                                                         .on_layer_ready = on_layer_ready});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }

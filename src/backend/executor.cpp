@@ -32,6 +32,10 @@ std::unique_ptr<Executor> make_executor(const Network& net, const std::string& b
     return it->second(net, options);
 }
 
+void Executor::forward_timed(const float*, std::vector<double>&) {
+    throw Error("the " + backend() + " backend cannot time layers one by one");
+}
+
 int default_thread_count() {
     unsigned n = std::thread::hardware_concurrency();
     return n ? int(n) : 1;

@@ -3,6 +3,7 @@
 // and "reference" (plain loops, the oracle for tests). A CUDA backend registers here too.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,12 @@ struct ExecutorOptions {
     int threads = 0;            // 0: all cores
     bool keep_outputs = false;  // keep every layer's output readable (tests, debugging)
     ConvAlgorithm conv_algorithm = ConvAlgorithm::fast;
+    // With `fast`: how many bytes Winograd kernels may add to the network's weight memory by
+    // keeping pre-transformed weights (1.8x-4x the plain ones), granted in layer order.
+    // The default keeps yolov2-voc's detect under 2x its weights file and gives small
+    // networks (yolov2-tiny-voc: 45 MiB) every such layer; kUnlimited is the fastest.
+    static constexpr size_t kUnlimited = SIZE_MAX;
+    size_t winograd_memory = size_t(48) << 20;
     // Called once a layer's kernel holds its own copy of the parameters, so an
     // inference-only owner can free host weights layer by layer (halves peak memory).
     std::function<void(int layer)> on_layer_ready;
@@ -40,6 +47,9 @@ public:
     virtual int batch() const = 0;
     // `input`: batch x C x H x W floats, plain NCHW, RGB in [0,1] for detectors.
     virtual void forward(const float* input) = 0;
+    // forward(), timing each layer (wall ms, the layer's work finished before the next
+    // starts); for `yolo9k bench --layers`. Backends that cannot split a pass throw.
+    virtual void forward_timed(const float* input, std::vector<double>& layer_ms);
     // The network output layer's result, plain NCHW, batch x output shape.
     virtual const float* output() const = 0;
     // Plain NCHW copy of any layer's last output; needs keep_outputs.

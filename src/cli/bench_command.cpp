@@ -38,7 +38,39 @@ struct BenchOptions {
     std::string json;
     std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
     bool train = false;  // training throughput instead of inference
+    bool layers = false;  // per-layer times, Winograd vs direct
 };
+
+// Median wall time of each layer over `iterations` timed forward passes.
+std::vector<double> layer_medians(Executor& ex, const std::vector<float>& input, int iterations) {
+    std::vector<std::vector<double>> samples;
+    std::vector<double> ms;
+    for (int i = 0; i < 2 + iterations; ++i) {
+        ex.forward_timed(input.data(), ms);
+        if (i < 2) continue;  // warm-up
+        samples.resize(ms.size());
+        for (size_t l = 0; l < ms.size(); ++l) samples[l].push_back(ms[l]);
+    }
+    std::vector<double> medians;
+    for (auto& s : samples) medians.push_back(perf::percentile(s, 0.5));
+    return medians;
+}
+
+// `yolo9k info --backend` lines ("3 convolutional: onednn conv jit:avx512_core -> blocked:16c"),
+// reduced to the implementation name.
+std::vector<std::string> layer_impls(const Executor& ex, int layers) {
+    std::istringstream in(ex.describe());
+    std::vector<std::string> impls;
+    for (std::string line; std::getline(in, line) && int(impls.size()) < layers;) {
+        const auto colon = line.find(": "), arrow = line.find(" -> ");
+        std::string impl = line.substr(colon + 2, arrow == std::string::npos ? std::string::npos : arrow - colon - 2);
+        for (const std::string prefix : {"onednn conv ", "onednn "})
+            if (impl.rfind(prefix, 0) == 0) impl = impl.substr(prefix.size());
+        impls.push_back(impl);
+    }
+    impls.resize(layers);
+    return impls;
+}
 
 std::string temp_weights_for(const Network& net, const std::string& cfg, const std::filesystem::path& dir) {
     const std::string path = (dir / (std::filesystem::path(cfg).stem().string() + ".random.weights")).string();
@@ -75,6 +107,7 @@ Action add_bench_command(CLI::App& app) {
     sub->add_option("--dataset", o->dataset, "also measure mAP@.5 per size on this labelled set (see `yolo9k eval`)");
     sub->add_option("--split", o->split, "split of --dataset (VOC ImageSets/Main) or of --data");
     sub->add_option("--names", o->names, "class names for --dataset")->check(CLI::ExistingFile);
+    sub->add_flag("--layers", o->layers, "also time every layer, Winograd (default) vs direct convolution");
     sub->add_flag("--train", o->train,
                   "training speed: forward + region loss + backward + SGD step per batch (default batch 8, size 416)");
     return [o] {
@@ -168,27 +201,63 @@ Action add_bench_command(CLI::App& app) {
                 for (int batch : o->batches) {
                     std::cout << "\n" << fs::path(cfg).filename().string() << " " << in.w << "x" << in.h << " batch " << batch
                               << " (" << fmt("%.2f", gflop) << " GFLOP/image)\n";
-                    std::printf("  %-12s %12s %10s %9s %10s\n", "engine", "ms/image", "GFLOP/s", "% peak", "yolo9k is");
+                    std::printf("  %-14s %12s %10s %9s %10s\n", "engine", "ms/image", "GFLOP/s", "% peak", "yolo9k is");
                     const auto input = perf::synthetic_input(batch, in.c, in.w, in.h);
-                    const auto time_ours = [&](ConvAlgorithm conv) {
-                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = conv});
+                    const auto time_ours = [&](ConvAlgorithm conv, size_t winograd_memory = ExecutorOptions{}.winograd_memory) {
+                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = conv,
+                                                                .winograd_memory = winograd_memory});
                         return perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations})
                                    .median / batch;
                     };
                     const double ours_ms = time_ours(ConvAlgorithm::fast);
+                    const double fastest_ms = time_ours(ConvAlgorithm::fast, ExecutorOptions::kUnlimited);
                     const double direct_ms = time_ours(ConvAlgorithm::direct);
+                    if (o->layers) {
+                        auto fast = make_executor(net, "onednn", {.batch = batch, .threads = threads});
+                        auto direct = make_executor(net, "onednn", {.batch = batch, .threads = threads,
+                                                                    .conv_algorithm = ConvAlgorithm::direct});
+                        const auto fast_ms = layer_medians(*fast, input, o->iterations);
+                        const auto direct_ms_l = layer_medians(*direct, input, o->iterations);
+                        const auto fast_impl = layer_impls(*fast, net.size()), direct_impl = layer_impls(*direct, net.size());
+                        std::printf("  %-3s %-14s %-18s %7s %9s %-36s %9s %-30s\n", "", "layer", "output", "GFLOP", "ms",
+                                    "default", "ms", "--direct-conv");
+                        double fast_total = 0, direct_total = 0;
+                        nlohmann::json layer_rows;
+                        for (int l = 0; l < net.size(); ++l) {
+                            const Layer& L = net.layer(l);
+                            const Shape s = L.output_shape();
+                            const std::string shape = std::to_string(s.w) + "x" + std::to_string(s.h) + "x" + std::to_string(s.c);
+                            std::printf("  %-3d %-14s %-18s %7.3f %9.2f %-36s %9.2f %-30s\n", l, std::string(L.type()).c_str(),
+                                        shape.c_str(), L.flops() / 1e9, fast_ms[l] / batch, fast_impl[l].c_str(),
+                                        direct_ms_l[l] / batch, direct_impl[l].c_str());
+                            fast_total += fast_ms[l] / batch;
+                            direct_total += direct_ms_l[l] / batch;
+                            layer_rows.push_back({{"layer", l}, {"type", L.type()}, {"gflop", L.flops() / 1e9},
+                                                  {"ms_per_image", fast_ms[l] / batch}, {"impl", fast_impl[l]},
+                                                  {"direct_ms_per_image", direct_ms_l[l] / batch},
+                                                  {"direct_impl", direct_impl[l]}});
+                        }
+                        std::printf("  %-3s %-14s %-18s %7.3f %9.2f %-36s %9.2f  (sums of per-layer medians)\n", "", "total", "",
+                                    gflop, fast_total, "", direct_total);
+                        report["layers"].push_back({{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"layers", layer_rows}});
+                    }
                     if (fps == 0) fps = 1e3 / ours_ms;
                     auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
                         const double gflops = gflop / (ms_per_image / 1e3);
-                        std::printf("  %-12s %12.2f %10.1f %8.1f%% %10s  %s\n", name.c_str(), ms_per_image, gflops,
+                        std::printf("  %-14s %12.2f %10.1f %8.1f%% %10s  %s\n", name.c_str(), ms_per_image, gflops,
                                     100 * gflops / peak.gflops_total,
-                                    name == "yolo9k" ? "" : (fmt("%.1fx", ms_per_image / ours_ms) + " faster").c_str(),
+                                    name == "yolo9k"                ? ""
+                                    : ms_per_image >= ours_ms ? (fmt("%.1fx", ms_per_image / ours_ms) + " faster").c_str()
+                                                              : (fmt("%.1fx", ours_ms / ms_per_image) + " slower").c_str(),
                                     note.c_str());
                         return nlohmann::json{{"engine", name}, {"ms_per_image", ms_per_image}, {"gflops", gflops},
                                               {"fraction_of_peak", gflops / peak.gflops_total}};
                     };
                     nlohmann::json entry = {{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"gflop_per_image", gflop}};
-                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3, " + std::to_string(threads) + " threads"));
+                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3 within " + std::to_string(ExecutorOptions{}.winograd_memory >> 20) +
+                                                               " MiB of extra weights, " + std::to_string(threads) + " threads"));
+                    entry["engines"].push_back(row("yolo9k-fastest", fastest_ms,
+                                                   "Winograd with no memory cap (--winograd-memory -1)"));
                     entry["engines"].push_back(row("yolo9k-direct", direct_ms, "onednn, direct conv only (--direct-conv)"));
                     for (const auto& engine : engines) {
                         perf::BaselineRunOptions bo{.batch = batch, .width = in.w, .height = in.h, .threads = threads, .engines = {engine}};
@@ -198,12 +267,13 @@ Action add_bench_command(CLI::App& app) {
                                         : perf::TimingOptions{.warmup = 2, .iterations = o->iterations};
                         for (const auto& r : perf::run_baselines(cfg, weights, bo)) {
                             if (!r.ran) {
-                                std::printf("  %-12s %12s  (%s)\n", r.name.c_str(), "-", r.why.c_str());
+                                std::printf("  %-14s %12s  (%s)\n", r.name.c_str(), "-", r.why.c_str());
                                 entry["engines"].push_back({{"engine", r.name}, {"skipped", r.why}});
                                 continue;
                             }
                             auto j = row(r.name, r.timing.median / batch,
-                                         r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs]");
+                                         r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs; yolo9k-fastest is " +
+                                             fmt("%.1fx", r.timing.median / batch / fastest_ms) + " faster]");
                             entry["engines"].push_back(j);
                         }
                     }

@@ -96,6 +96,9 @@ Action add_detect_command(CLI::App& app) {
     sub->add_flag("--direct-conv", o->detector.direct_conv,
                   "direct convolution on every layer instead of Winograd on the 3x3 layers: ~1.5x slower, closest to "
                   "darknet's arithmetic");
+    sub->add_option("--winograd-memory", o->detector.winograd_memory_mib,
+                    "MiB of extra memory for pre-transformed Winograd weights (fastest on 13x13 layers); -1: no limit")
+        ->capture_default_str();
     sub->add_option("--json", o->json, "write detections as JSON (a .jsonl name: one object per line; - for stdout)");
     sub->add_option("--out", o->out_dir, "write annotated images / videos into this directory");
     sub->add_option("--max-frames", o->max_frames, "stop each video or camera after this many frames (0: all)");

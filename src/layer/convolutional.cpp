@@ -67,6 +67,18 @@ void ConvolutionalLayer::folded(std::vector<float>& w, std::vector<float>& b) co
     }
 }
 
+void ConvolutionalLayer::fold_batch_norm() {
+    if (!batch_normalize) return;
+    const size_t per_filter = weights.size() / filters;
+    for (int f = 0; f < filters; ++f) {
+        const float k = scales[f] / (std::sqrt(rolling_variance[f]) + .000001f);
+        for (size_t i = 0; i < per_filter; ++i) weights[f * per_filter + i] *= k;
+        biases[f] -= rolling_mean[f] * k;
+    }
+    for (auto* v : {&scales, &rolling_mean, &rolling_variance}) std::vector<float>().swap(*v);
+    batch_normalize = false;
+}
+
 void ConvolutionalLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
     // Unfolded on purpose: the reference applies batch norm the way darknet does,
     // so it also checks the folding used by the fast kernels.

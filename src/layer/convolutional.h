@@ -19,6 +19,8 @@ public:
     // w' = w * scale / (sqrt(var) + 1e-6), b' = bias - mean * scale / (sqrt(var) + 1e-6)
     // (darknet normalises with sqrt(var) + .000001, not sqrt(var + eps)).
     void folded(std::vector<float>& weights, std::vector<float>& bias) const;
+    // The same folding done in place: batch_normalize becomes false, and forward is unchanged.
+    void fold_batch_norm() override;
 
     // Training (reference). Gradient layout: biases, [scales], weights (OIHW); decay on
     // weights only. Batch norm in training mode normalises each filter over batch x H x W

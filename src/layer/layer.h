@@ -68,6 +68,9 @@ public:
     virtual std::vector<WeightBlob> weight_blobs() { return {}; }
     // Frees host parameter arrays once a backend holds its own (inference-only use).
     virtual void release_weights() {}
+    // Inference only: fold any normalisation into the weights in place, so a backend can
+    // take them without a temporary folded copy. The layer's file layout no longer matches its cfg.
+    virtual void fold_batch_norm() {}
 
     // Plain NCHW reference: `inputs[k]` holds batch x input_shape(k), `output` batch x output_shape().
     virtual void forward_reference(std::span<const float* const> inputs, float* output, int batch) const = 0;

@@ -189,6 +189,7 @@ int Network::load_weights(const std::string& path, bool allow_prefix) {
 
 void Network::save_weights(const std::string& path, int upto) const {
     if (weights_released_) throw Error(path + ": cannot save: this network's host weights were released");
+    if (batch_norm_folded_) throw Error(path + ": cannot save: batch norm was folded into this network's weights for inference");
     if (upto < 0 || upto > size()) upto = size();
     // Temp file + fsync + rename: a crash or kill never leaves a truncated .weights.
     AtomicFile f(path);
@@ -205,6 +206,11 @@ void Network::save_weights(const std::string& path, int upto) const {
         for (const auto& b : const_cast<Layer&>(*layers_[i]).weight_blobs())
             f.write(b.data->data(), b.data->size() * sizeof(float));
     f.commit();
+}
+
+void Network::fold_batch_norm() {
+    for (auto& l : layers_) l->fold_batch_norm();
+    batch_norm_folded_ = true;
 }
 
 void Network::release_weights() {

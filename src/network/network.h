@@ -78,6 +78,9 @@ public:
     const WeightsHeader& header() const { return header_; }
     bool weights_released() const { return weights_released_; }
     void release_weights();
+    // Inference-only owners: batch norm folded into the conv weights in place (no
+    // temporary copies when a backend takes them). The network can no longer be saved.
+    void fold_batch_norm();
 
     // A text table like darknet's network print: index, type, filters, size, input, output, BFLOPs.
     std::string describe() const;
@@ -89,6 +92,7 @@ private:
     std::vector<std::unique_ptr<Layer>> layers_;
     WeightsHeader header_;
     bool weights_released_ = false;
+    bool batch_norm_folded_ = false;
 };
 
 }  // namespace yolo9k

@@ -1,13 +1,16 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "layer/convolutional.h"
 
@@ -86,10 +89,20 @@ Network net_from(const std::string& body, int w, int h, int c) {
 CliResult run_cli(const std::string& args) {
     TempDir tmp;
     const std::string out = tmp.file("out"), err = tmp.file("err");
-    const std::string cmd = std::string(YOLO9K_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-    const int status = std::system(cmd.c_str());
+    // `exec`: the shell becomes yolo9k, so wait4's peak RSS is the tool's own.
+    const std::string cmd = "exec " + std::string(YOLO9K_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
     CliResult r;
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    int status = 0;
+    rusage usage{};
+    if (wait4(pid, &status, 0, &usage) != pid) throw std::runtime_error("wait4 failed");
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.peak_rss_kib = usage.ru_maxrss;
     r.out = read_file(out);
     r.err = read_file(err);
     return r;

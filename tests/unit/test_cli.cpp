@@ -31,6 +31,22 @@ protected:
 };
 test::TempDir* Cli::dir_ = nullptr;
 
+TEST(CliMemory, DetectWithYolov2VocPeaksUnderTwiceItsWeightsFile) {
+    // The bound, on the real network at 416: ~203 MB of weights, the 3x3 layers on
+    // Winograd within the default 48 MiB budget, one JPEG. About 389 MB against 405 MB.
+    test::TempDir d;
+    Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-voc.cfg"));
+    initialize_weights(net, 4);
+    net.save_weights(d.file("voc.weights"));
+    const auto weights_bytes = std::filesystem::file_size(d.file("voc.weights"));
+    const auto r = test::run_cli("detect --cfg " + test::darknet_cfg("yolov2-voc.cfg") + " --weights " + d.file("voc.weights") +
+                                 " --threads 2 -q " + test::darknet_data("dog.jpg"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_GT(r.peak_rss_kib, 0);
+    EXPECT_LE(double(r.peak_rss_kib) * 1024, 2.0 * double(weights_bytes))
+        << "peak RSS " << r.peak_rss_kib / 1024 << " MiB for a " << weights_bytes / (1 << 20) << " MiB weights file";
+}
+
 TEST_F(Cli, HelpOnEveryCommand) {
     for (const char* cmd : {"", "detect ", "info ", "bench ", "init-weights ", "eval ", "map "}) {
         const auto r = test::run_cli(std::string(cmd) + "--help");

@@ -30,9 +30,19 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
     const auto input = test::random_vector(size_t(p.batch) * net.input_shape().size(), 5, -1.f, 1.f);
     auto ref = make_executor(net, "reference", {.batch = p.batch, .keep_outputs = true});
     ref->forward(input.data());
-    for (ConvAlgorithm algorithm : {ConvAlgorithm::fast, ConvAlgorithm::direct}) {
-        const char* algo = algorithm == ConvAlgorithm::fast ? "fast (Winograd)" : "direct";
-        auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true, .conv_algorithm = algorithm});
+    // fast: Winograd with pre-transformed weights where the budget allows, else per-run
+    // transformed or direct; fast with no budget: never pre-transformed; direct.
+    struct Mode {
+        const char* name;
+        ConvAlgorithm algorithm;
+        size_t winograd_memory;
+    };
+    for (const Mode m : {Mode{"fast (Winograd)", ConvAlgorithm::fast, ExecutorOptions::kUnlimited},
+                         Mode{"fast, no Winograd memory", ConvAlgorithm::fast, 0},
+                         Mode{"direct", ConvAlgorithm::direct, 0}}) {
+        const char* algo = m.name;
+        auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true, .conv_algorithm = m.algorithm,
+                                                  .winograd_memory = m.winograd_memory});
         fast->forward(input.data());
         for (int i = 0; i < net.size(); ++i) {
             const auto a = ref->layer_output(i), b = fast->layer_output(i);
@@ -57,6 +67,8 @@ INSTANTIATE_TEST_SUITE_P(
         LayerCase{"conv3x3_winograd_leaky", conv(24, 3, 1, true, "leaky"), 11, 9, 32, 2},
         LayerCase{"conv3x3_winograd_relu_13x13", conv(64, 3, 1, false, "relu"), 13, 13, 48, 1},
         LayerCase{"conv3x3_winograd_linear", conv(17, 3, 1, true, "linear"), 7, 12, 16, 3},
+        // a larger map: oneDNN's F(4,3) kernel, whose weights are transformed on every run
+        LayerCase{"conv3x3_winograd_per_run_52x52", conv(128, 3, 1, true, "leaky"), 52, 52, 64, 1},
         LayerCase{"winograd_then_1x1_then_maxpool", conv(32, 3, 1, true, "leaky") + conv(16, 1, 1, true, "leaky") + conv(32, 3, 1, true, "leaky") +
                                                        "[maxpool]\nsize=2\nstride=2\n",
                   10, 10, 16, 2},
@@ -176,6 +188,73 @@ TEST(Executor, FastUsesWinogradOnThe3x3LayersOnly) {
     EXPECT_EQ(wino, 7u) << d;
     EXPECT_EQ(make_executor(net, "onednn", {.conv_algorithm = ConvAlgorithm::direct})->describe().find("wino"),
               std::string::npos);
+}
+
+TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
+    // 52x52: F(4,3), weights transformed per run (no extra memory, whatever the budget).
+    // 13x13: F(2,3) keeps pre-transformed weights, 16/9 of the plain size: +224 KiB for each of
+    // 64x128x3x3 and 128x64x3x3, granted while the budget lasts.
+    const std::string pool = "[maxpool]\nsize=2\nstride=2\n";
+    const std::string cfg = conv(128, 3, 1, true, "leaky") + pool + pool + conv(64, 3, 1, true, "leaky") + conv(128, 3, 1, true, "leaky");
+    Network net = net_from(cfg, 52, 52, 64);
+    test::randomize_weights(net, 3);
+    const auto line = [](const std::string& d, int layer) {
+        const size_t at = d.find("\n" + std::to_string(layer) + " ");
+        return d.substr(at + 1, d.find('\n', at + 1) - at - 1);
+    };
+    const auto describe = [&](size_t budget) {
+        return make_executor(net, "onednn", {.winograd_memory = budget})->describe();
+    };
+    const std::string unlimited = describe(ExecutorOptions::kUnlimited), some = describe(300 << 10), none = describe(0);
+    for (const std::string& d : {unlimited, some, none})
+        EXPECT_NE(line("\n" + d, 0).find("weights transformed per run"), std::string::npos) << d;
+    EXPECT_NE(line(unlimited, 3).find("pre-transformed weights +0.2 MiB"), std::string::npos) << unlimited;
+    EXPECT_NE(line(unlimited, 4).find("pre-transformed weights +0.2 MiB"), std::string::npos) << unlimited;
+    EXPECT_NE(line(some, 3).find("pre-transformed"), std::string::npos) << some;
+    EXPECT_EQ(line(some, 4).find("wino"), std::string::npos) << some;  // 2 x 224 KiB do not fit in 300: direct
+    EXPECT_EQ(line(none, 3).find("wino"), std::string::npos) << none;
+    EXPECT_EQ(line(none, 4).find("wino"), std::string::npos) << none;
+}
+
+TEST(Network, FoldBatchNormKeepsTheOutputAndForbidsSaving) {
+    Network net = net_from(conv(8, 3, 1, true, "leaky") + conv(4, 1, 1, true, "linear"), 9, 7, 3);
+    test::randomize_weights(net, 5);
+    const auto input = test::random_vector(net.input_shape().size(), 6, -1.f, 1.f);
+    auto before = make_executor(net, "reference");
+    before->forward(input.data());
+    const size_t n = net.layer(1).output_shape().size();
+    const std::vector<float> expected(before->output(), before->output() + n);
+    net.fold_batch_norm();
+    EXPECT_FALSE(dynamic_cast<ConvolutionalLayer&>(net.layer(0)).batch_normalize);
+    for (const char* backend : {"reference", "onednn"}) {
+        auto after = make_executor(net, backend);
+        after->forward(input.data());
+        EXPECT_LE(test::max_abs_diff(expected.data(), after->output(), n), 1e-5f * test::max_abs(expected.data(), n)) << backend;
+    }
+    const std::string path = ::testing::TempDir() + "/folded.weights";
+    try {
+        net.save_weights(path);
+        FAIL() << "saved a network whose batch norm was folded";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("batch norm was folded"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Executor, ForwardTimedGivesTheSameOutputAndATimePerLayer) {
+    Network net = net_from(conv(16, 3, 1, true, "leaky") + "[maxpool]\nsize=2\nstride=2\n" + conv(8, 1, 1, false, "linear"), 12, 12, 3);
+    test::randomize_weights(net, 8);
+    const auto input = test::random_vector(net.input_shape().size(), 9, -1.f, 1.f);
+    auto ex = make_executor(net, "onednn");
+    ex->forward(input.data());
+    const size_t n = net.layer(2).output_shape().size();
+    const std::vector<float> expected(ex->output(), ex->output() + n);
+    std::vector<double> ms;
+    ex->forward_timed(input.data(), ms);
+    ASSERT_EQ(ms.size(), 3u);
+    for (double t : ms) EXPECT_GE(t, 0.0);
+    EXPECT_EQ(std::vector<float>(ex->output(), ex->output() + n), expected);
+    std::vector<double> unused;
+    EXPECT_THROW(make_executor(net, "reference")->forward_timed(input.data(), unused), Error);
 }
 
 TEST(Executor, UnknownBackendAndBadBatch) {

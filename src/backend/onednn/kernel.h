@@ -26,6 +26,9 @@ struct KernelContext {
     std::vector<memory::desc> src;  // layouts of the inputs as their producers write them
     int batch = 1;
     ConvAlgorithm conv_algorithm = ConvAlgorithm::fast;
+    // Bytes of weight memory that kernels may still add for speed (Winograd's pre-transformed
+    // weights); shared by the network's kernels, taken in layer order. Null: none at all.
+    size_t* winograd_budget = nullptr;
     // Attributes every primitive uses: a user-managed scratchpad shared by all kernels.
     dnnl::primitive_attr attr() const {
         dnnl::primitive_attr a;

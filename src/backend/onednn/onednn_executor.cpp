@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <sstream>
@@ -41,9 +42,10 @@ public:
         // 1. Kernels, each choosing its output layout given its inputs' layouts.
         std::vector<memory::desc> value_md(n);
         std::vector<int> owner(n);  // which layer's buffer holds this layer's output
+        size_t winograd_budget = o.winograd_memory;
         for (int i = 0; i < n; ++i) {
             const Layer& layer = net.layer(i);
-            KernelContext ctx{engine_, layer, {}, batch_, o.conv_algorithm};
+            KernelContext ctx{engine_, layer, {}, batch_, o.conv_algorithm, &winograd_budget};
             for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
             const KernelFactory* f = find_kernel(std::string(layer.type()));
             kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));
@@ -133,6 +135,20 @@ public:
         omp_set_num_threads(threads_);
         input_.set_data_handle(const_cast<float*>(input));
         for (auto& k : kernels_) k->execute(stream_);
+        if (output_reorder_) output_reorder_.execute(stream_, values_[net_.output_layer()], output_plain_);
+        stream_.wait();
+    }
+
+    void forward_timed(const float* input, std::vector<double>& layer_ms) override {
+        omp_set_num_threads(threads_);
+        input_.set_data_handle(const_cast<float*>(input));
+        layer_ms.assign(kernels_.size(), 0.0);
+        for (size_t i = 0; i < kernels_.size(); ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            kernels_[i]->execute(stream_);
+            stream_.wait();
+            layer_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        }
         if (output_reorder_) output_reorder_.execute(stream_, values_[net_.output_layer()], output_plain_);
         stream_.wait();
     }
