@@ -49,8 +49,7 @@ std::vector<float> Classifier::predict_input(const float* input) {
     return std::vector<float>(out, out + classes());
 }
 
-ClassifierValidation validate_classifier(Classifier& classifier, const ClassificationDataset& data, int k,
-                                         const std::function<void(size_t, size_t)>& on_image) {
+ClassifierValidation validate_classifier(Classifier& classifier, const ClassificationDataset& data, int k) {
     if (classifier.width() != classifier.height())
         throw Error("classifier valid: the centre crop needs a square network input, got " +
                     std::to_string(classifier.width()) + "x" + std::to_string(classifier.height()));
@@ -68,7 +67,6 @@ ClassifierValidation validate_classifier(Classifier& classifier, const Classific
         }
         const std::vector<float> p = classifier.predict_input(input.data());
         v.metrics.add(p.data(), data.images[i].label);
-        if (on_image) on_image(i + 1, data.images.size());
     }
     return v;
 }

@@ -6,7 +6,6 @@
 // and resizes it to the network size (validate_classifier_single: center_crop_image).
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,8 +57,7 @@ struct ClassifierValidation {
 };
 
 // darknet's `classifier valid`: every image centre-cropped, top-1 and top-k. Unreadable
-// images are listed and skipped. on_image(i, n) reports progress.
-ClassifierValidation validate_classifier(Classifier& classifier, const ClassificationDataset& data, int k,
-                                         const std::function<void(size_t, size_t)>& on_image = {});
+// images are listed and skipped.
+ClassifierValidation validate_classifier(Classifier& classifier, const ClassificationDataset& data, int k);
 
 }  // namespace yolo9k

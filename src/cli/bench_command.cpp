@@ -72,6 +72,32 @@ std::vector<std::string> layer_impls(const Executor& ex, int layers) {
     return impls;
 }
 
+// `bench --layers`: each layer's median time, default vs direct convolution, with what runs it.
+nlohmann::json print_layer_times(const Network& net, int batch, int threads, const std::vector<float>& input, int iterations) {
+    auto fast = make_executor(net, "onednn", {.batch = batch, .threads = threads});
+    auto direct = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = ConvAlgorithm::direct});
+    const auto fast_ms = layer_medians(*fast, input, iterations), direct_ms = layer_medians(*direct, input, iterations);
+    const auto fast_impl = layer_impls(*fast, net.size()), direct_impl = layer_impls(*direct, net.size());
+    std::printf("  %-3s %-14s %-18s %7s %9s %-36s %9s %-30s\n", "", "layer", "output", "GFLOP", "ms", "default", "ms",
+                "--direct-conv");
+    double fast_total = 0, direct_total = 0;
+    nlohmann::json rows;
+    for (int l = 0; l < net.size(); ++l) {
+        const Layer& L = net.layer(l);
+        const Shape s = L.output_shape();
+        const std::string shape = std::to_string(s.w) + "x" + std::to_string(s.h) + "x" + std::to_string(s.c);
+        std::printf("  %-3d %-14s %-18s %7.3f %9.2f %-36s %9.2f %-30s\n", l, std::string(L.type()).c_str(), shape.c_str(),
+                    L.flops() / 1e9, fast_ms[l] / batch, fast_impl[l].c_str(), direct_ms[l] / batch, direct_impl[l].c_str());
+        fast_total += fast_ms[l] / batch;
+        direct_total += direct_ms[l] / batch;
+        rows.push_back({{"layer", l}, {"type", L.type()}, {"gflop", L.flops() / 1e9}, {"ms_per_image", fast_ms[l] / batch},
+                        {"impl", fast_impl[l]}, {"direct_ms_per_image", direct_ms[l] / batch}, {"direct_impl", direct_impl[l]}});
+    }
+    std::printf("  %-3s %-14s %-18s %7.3f %9.2f %-36s %9.2f  (sums of per-layer medians)\n", "", "total", "",
+                net.total_flops() / 1e9, fast_total, "", direct_total);
+    return rows;
+}
+
 std::string temp_weights_for(const Network& net, const std::string& cfg, const std::filesystem::path& dir) {
     const std::string path = (dir / (std::filesystem::path(cfg).stem().string() + ".random.weights")).string();
     net.save_weights(path);
@@ -212,35 +238,9 @@ Action add_bench_command(CLI::App& app) {
                     const double ours_ms = time_ours(ConvAlgorithm::fast);
                     const double fastest_ms = time_ours(ConvAlgorithm::fast, ExecutorOptions::kUnlimited);
                     const double direct_ms = time_ours(ConvAlgorithm::direct);
-                    if (o->layers) {
-                        auto fast = make_executor(net, "onednn", {.batch = batch, .threads = threads});
-                        auto direct = make_executor(net, "onednn", {.batch = batch, .threads = threads,
-                                                                    .conv_algorithm = ConvAlgorithm::direct});
-                        const auto fast_ms = layer_medians(*fast, input, o->iterations);
-                        const auto direct_ms_l = layer_medians(*direct, input, o->iterations);
-                        const auto fast_impl = layer_impls(*fast, net.size()), direct_impl = layer_impls(*direct, net.size());
-                        std::printf("  %-3s %-14s %-18s %7s %9s %-36s %9s %-30s\n", "", "layer", "output", "GFLOP", "ms",
-                                    "default", "ms", "--direct-conv");
-                        double fast_total = 0, direct_total = 0;
-                        nlohmann::json layer_rows;
-                        for (int l = 0; l < net.size(); ++l) {
-                            const Layer& L = net.layer(l);
-                            const Shape s = L.output_shape();
-                            const std::string shape = std::to_string(s.w) + "x" + std::to_string(s.h) + "x" + std::to_string(s.c);
-                            std::printf("  %-3d %-14s %-18s %7.3f %9.2f %-36s %9.2f %-30s\n", l, std::string(L.type()).c_str(),
-                                        shape.c_str(), L.flops() / 1e9, fast_ms[l] / batch, fast_impl[l].c_str(),
-                                        direct_ms_l[l] / batch, direct_impl[l].c_str());
-                            fast_total += fast_ms[l] / batch;
-                            direct_total += direct_ms_l[l] / batch;
-                            layer_rows.push_back({{"layer", l}, {"type", L.type()}, {"gflop", L.flops() / 1e9},
-                                                  {"ms_per_image", fast_ms[l] / batch}, {"impl", fast_impl[l]},
-                                                  {"direct_ms_per_image", direct_ms_l[l] / batch},
-                                                  {"direct_impl", direct_impl[l]}});
-                        }
-                        std::printf("  %-3s %-14s %-18s %7.3f %9.2f %-36s %9.2f  (sums of per-layer medians)\n", "", "total", "",
-                                    gflop, fast_total, "", direct_total);
-                        report["layers"].push_back({{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"layers", layer_rows}});
-                    }
+                    if (o->layers)
+                        report["layers"].push_back({{"cfg", cfg}, {"size", in.w}, {"batch", batch},
+                                                    {"layers", print_layer_times(net, batch, threads, input, o->iterations)}});
                     if (fps == 0) fps = 1e3 / ours_ms;
                     auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
                         const double gflops = gflop / (ms_per_image / 1e3);

@@ -77,20 +77,19 @@ Action add_crops_subcommand(CLI::App& parent) {
     sub->add_flag("--skip-difficult", o->crop.skip_difficult, "leave out VOC `difficult` boxes");
     sub->add_flag("--overwrite", o->crop.overwrite, "replace OUT/<split>/ from an earlier run");
     return [o] {
-        DatasetOptions options;
-        if (!o->names.empty()) options.class_names = read_names_file(o->names);
+        std::vector<std::string> class_names;
+        if (!o->names.empty()) class_names = read_names_file(o->names);
         // Without splits the whole dataset (a .data file: its train list) becomes OUT/train.
         std::vector<std::pair<std::string, std::string>> wanted;  // (OUT folder, source split)
         if (o->train_split.empty() && o->valid_split.empty()) wanted.push_back({"train", ""});
         if (!o->train_split.empty()) wanted.push_back({"train", o->train_split});
         if (!o->valid_split.empty()) wanted.push_back({"valid", o->valid_split});
         std::vector<CropSplit> splits;
-        std::vector<std::string> class_names = options.class_names;
         for (const auto& [folder, source] : wanted) {
-            DatasetOptions so = options;
+            DatasetOptions so;
             so.split = source;
             // Both splits must number classes alike: the first one fixes them when --names does not.
-            if (so.class_names.empty()) so.class_names = class_names;
+            so.class_names = class_names;
             Dataset d = load_datasets(o->paths, so);
             if (class_names.empty()) class_names = d.class_names;
             splits.push_back({folder, std::move(d)});

@@ -12,7 +12,7 @@
 namespace yolo9k {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-    tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+    tmp_ = path_ + kTempInfix + std::to_string(::getpid());
     f_ = std::fopen(tmp_.c_str(), "wb");
     if (!f_) throw Error(tmp_ + ": cannot open for writing: " + std::strerror(errno));
 }

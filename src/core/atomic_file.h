@@ -11,6 +11,7 @@ namespace yolo9k {
 
 class AtomicFile {
 public:
+    static constexpr const char* kTempInfix = ".tmp.";  // "<path>.tmp.<pid>": what a killed writer leaves
     explicit AtomicFile(std::string path);
     ~AtomicFile();  // discards the temporary file unless commit() succeeded
     AtomicFile(const AtomicFile&) = delete;

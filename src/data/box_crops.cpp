@@ -160,11 +160,10 @@ CropReport write_box_crops(const std::vector<CropSplit>& splits, const std::vect
                 ++sr.crops_per_class[box.class_id];
                 ++sr.crops;
                 list += file.string() + "\n";
-                if (darknet_label_matches(file.string(), class_names) != 1) {
+                if (const int matches = darknet_label_matches(file.string(), class_names); matches != 1) {
                     ++report.ambiguous_label_paths;
                     note(report, ambiguous_notes,
-                         file.string() + ": darknet would find " +
-                             std::to_string(darknet_label_matches(file.string(), class_names)) +
+                         file.string() + ": darknet would find " + std::to_string(matches) +
                              " class names in this path (expected exactly 1: a class name is a substring of the "
                              "output folder or another class name; choose another --out)",
                          options.quiet);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "data/classification_dataset.h"
 #include "io/inputs.h"
 
 namespace yolo9k {
@@ -36,11 +37,8 @@ Dataset load_class_only_images(const std::string& path, const std::vector<std::s
             if (e.is_directory()) folders.push_back(e.path());
         std::sort(folders.begin(), folders.end());  // a stable order whatever the file system
         for (const fs::path& folder : folders) {
-            std::vector<fs::path> images;
-            for (const auto& e : fs::directory_iterator(folder))
-                if (e.is_regular_file() && is_image_path(e.path())) images.push_back(e.path());
+            const std::vector<fs::path> images = images_in(folder);
             if (images.empty()) continue;
-            std::sort(images.begin(), images.end());
             const int cls = class_of(images.front());
             if (cls < 0)
                 throw Error(folder.string() + ": folder name \"" + folder.filename().string() +

@@ -94,7 +94,7 @@ void center_crop_input(const cv::Mat& bgr, int size, float* dst) {
     // darknet's center_crop_image: the central square of side min(w, h) (integer offsets),
     // then resize_image to size x size.
     const int side = std::min(bgr.cols, bgr.rows);
-    const cv::Mat square = bgr(cv::Rect((bgr.cols - side) / 2, (bgr.rows - side) / 2, side, side)).clone();
+    const cv::Mat square = bgr(cv::Rect((bgr.cols - side) / 2, (bgr.rows - side) / 2, side, side));
     darknet_resize_into(square, size, size, dst, size, size * size);
 }
 

@@ -15,8 +15,6 @@ namespace yolo9k {
 namespace fs = std::filesystem;
 using data_detail::resolve_beside;
 
-namespace {
-
 std::vector<fs::path> images_in(const fs::path& dir) {
     std::vector<fs::path> out;
     for (const auto& e : fs::directory_iterator(dir))
@@ -24,8 +22,6 @@ std::vector<fs::path> images_in(const fs::path& dir) {
     std::sort(out.begin(), out.end());
     return out;
 }
-
-}  // namespace
 
 ClassificationDataFile read_classification_data_file(const std::string& path) {
     const DataFile d = read_data_file(path);

@@ -13,10 +13,14 @@
 //     labels of the same longest length is an Error naming the image and both labels.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 namespace yolo9k {
+
+// The image files directly in `dir` (by extension), sorted.
+std::vector<std::filesystem::path> images_in(const std::filesystem::path& dir);
 
 struct ClassifiedImage {
     std::string path;

@@ -55,26 +55,24 @@ void ConvolutionalLayer::release_weights() {
     for (auto* v : {&biases, &scales, &rolling_mean, &rolling_variance, &weights}) std::vector<float>().swap(*v);
 }
 
-void ConvolutionalLayer::folded(std::vector<float>& w, std::vector<float>& b) const {
-    w = weights;
-    b = biases;
-    if (!batch_normalize) return;
-    const size_t per_filter = weights.size() / filters;
+void ConvolutionalLayer::fold_into(std::vector<float>& w, std::vector<float>& b) const {
+    const size_t per_filter = w.size() / filters;
     for (int f = 0; f < filters; ++f) {
         const float k = scales[f] / (std::sqrt(rolling_variance[f]) + .000001f);
         for (size_t i = 0; i < per_filter; ++i) w[f * per_filter + i] *= k;
-        b[f] = biases[f] - rolling_mean[f] * k;
+        b[f] -= rolling_mean[f] * k;
     }
+}
+
+void ConvolutionalLayer::folded(std::vector<float>& w, std::vector<float>& b) const {
+    w = weights;
+    b = biases;
+    if (batch_normalize) fold_into(w, b);
 }
 
 void ConvolutionalLayer::fold_batch_norm() {
     if (!batch_normalize) return;
-    const size_t per_filter = weights.size() / filters;
-    for (int f = 0; f < filters; ++f) {
-        const float k = scales[f] / (std::sqrt(rolling_variance[f]) + .000001f);
-        for (size_t i = 0; i < per_filter; ++i) weights[f * per_filter + i] *= k;
-        biases[f] -= rolling_mean[f] * k;
-    }
+    fold_into(weights, biases);
     for (auto* v : {&scales, &rolling_mean, &rolling_variance}) std::vector<float>().swap(*v);
     batch_normalize = false;
 }

@@ -43,6 +43,8 @@ public:
     std::vector<float> biases, scales, rolling_mean, rolling_variance, weights;
 
 private:
+    // w *= k and b -= mean * k per filter, k = scale / (sqrt(var) + 1e-6).
+    void fold_into(std::vector<float>& w, std::vector<float>& b) const;
     // Plain convolution without bias, in double: z (batch x output) = weights * x.
     void convolve(const float* x, double* z, int batch) const;
     // dweights += dconv ⋆ x, and dx += weightsᵀ * dconv (dx may be null).

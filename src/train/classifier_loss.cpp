@@ -15,7 +15,7 @@ ClassifierLossSpec classifier_loss_spec(const Network& net) {
     if (!softmax)
         throw Error(net.cfg_path() + ": a classifier must end in [softmax] (+ [cost]); the output layer is [" +
                     std::string(net.layer(head).type()) + "]");
-    if (!softmax->tree_file.empty()) throw Error(net.cfg_path() + ": [softmax] tree=: WordTree training is not supported");
+    if (softmax->tree) throw Error(net.cfg_path() + ": [softmax] tree=: WordTree training is not supported");
     if (softmax->groups != 1 || softmax->temperature != 1)
         throw Error(net.cfg_path() + ": [softmax] groups/temperature other than 1 cannot be trained as a classifier");
     ClassifierLossSpec spec;

@@ -37,7 +37,6 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         throw Error(o.cfg + ": classifier training needs a square input (darknet crops size x size), got " +
                     std::to_string(p.width) + "x" + std::to_string(p.height));
     const int mini = p.batch / p.subdivisions;
-    const int images_per_step = p.batch;
     const ClassifierLossSpec spec = classifier_loss_spec(net);
 
     // Data.
@@ -113,7 +112,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         pr.avg_loss = state.avg_loss;
         pr.lr = step.lr;
         pr.images_per_s = step.images_per_s;
-        pr.batch_top1 = float(correct) / images_per_step;
+        pr.batch_top1 = float(correct) / run.images_per_step();
         pr.eta_s = step.eta_s;
         if (!o.quiet)
             std::printf("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s\n",

@@ -78,47 +78,39 @@ public:
         grad_[e] = 0;
     }
 
-    // Softmax cross-entropy of slot (n, i, j) toward class k; returns p_k. The whole block
-    // is rewritten, its loss held on the true class's entry.
-    float softmax_class(int n, int i, int j, int k, float scale) {
+    // Softmax cross-entropy of slot (n, i, j)'s classes [first, first + count) toward
+    // class k. The whole group is rewritten, its loss held on k's entry (log-softmax from
+    // the raw inputs: no log 0).
+    void softmax_group(int n, int i, int j, int first, int count, int k, float scale) {
         double largest = -INFINITY;
-        for (int c = 0; c < l_.classes; ++c) largest = std::max(largest, double(in_[index(n, l_.coords + 1 + c, i, j)]));
+        for (int c = first; c < first + count; ++c) largest = std::max(largest, double(in_[index(n, l_.coords + 1 + c, i, j)]));
         double sum = 0;
-        for (int c = 0; c < l_.classes; ++c) sum += std::exp(in_[index(n, l_.coords + 1 + c, i, j)] - largest);
-        for (int c = 0; c < l_.classes; ++c) {
+        for (int c = first; c < first + count; ++c) sum += std::exp(in_[index(n, l_.coords + 1 + c, i, j)] - largest);
+        for (int c = first; c < first + count; ++c) {
             const size_t e = index(n, l_.coords + 1 + c, i, j);
             loss_[e] = c == k ? scale * (largest + std::log(sum) - in_[e]) : 0.0;
             grad_[e] = scale * (out_[e] - (c == k ? 1.f : 0.f));
         }
+    }
+    // Softmax over all classes toward class k; returns p_k.
+    float softmax_class(int n, int i, int j, int k, float scale) {
+        softmax_group(n, i, j, 0, l_.classes, k, scale);
         return out_[index(n, l_.coords + 1 + k, i, j)];
     }
     // Tree: the cross-entropy of every sibling group on `node`'s path to the root toward
-    // the path's node; returns Pr(node) = the product of the path's conditionals. Each
-    // group's loss is held on the path's entry (log-softmax from the raw inputs: no log 0).
+    // the path's node; returns Pr(node) = the product of the path's conditionals.
     float tree_class(const WordTree& tree, int n, int i, int j, int node, float scale) {
-        float probability = 1;
         for (int c = node; c >= 0; c = tree.parent[c]) {
-            probability *= out_[index(n, l_.coords + 1 + c, i, j)];
-            const int g = tree.group[c], first = tree.group_offset[g], size = tree.group_size[g];
-            double largest = -INFINITY, sum = 0;
-            for (int m = first; m < first + size; ++m)
-                largest = std::max(largest, double(in_[index(n, l_.coords + 1 + m, i, j)]));
-            for (int m = first; m < first + size; ++m) sum += std::exp(in_[index(n, l_.coords + 1 + m, i, j)] - largest);
-            for (int m = first; m < first + size; ++m) {
-                const size_t e = index(n, l_.coords + 1 + m, i, j);
-                loss_[e] = m == c ? scale * (largest + std::log(sum) - in_[e]) : 0.0;
-                grad_[e] = scale * (out_[e] - (m == c ? 1.f : 0.f));
-            }
+            const int g = tree.group[c];
+            softmax_group(n, i, j, tree.group_offset[g], tree.group_size[g], c, scale);
         }
-        return probability;
+        return class_probability(&tree, n, i, j, node);
     }
     // Pr(class) at slot (n, i, j) as darknet computes it (tree: the path's product, from
     // the node up, in float).
     float class_probability(const WordTree* tree, int n, int i, int j, int cls) const {
         if (!tree) return out_[index(n, l_.coords + 1 + cls, i, j)];
-        float p = 1;
-        for (int c = cls; c >= 0; c = tree->parent[c]) p *= out_[index(n, l_.coords + 1 + c, i, j)];
-        return p;
+        return hierarchy_probability(*tree, out_ + index(n, l_.coords + 1, i, j), cls, cells_);
     }
 
     // Binary cross-entropy of one logistic class entry toward y: s (softplus(z) - y z).
@@ -146,8 +138,6 @@ RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const
                             std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad,
                             std::span<const int> image_classes) {
     const std::string where = "[region] at cfg line " + std::to_string(l.cfg_line());
-    if (!l.tree_file.empty() && !l.tree)
-        throw Error("region loss: " + where + " names tree=" + l.tree_file + " but the tree was not loaded");
     const WordTree* tree = l.tree.get();
     if (tree && tree->size() != l.classes)
         throw Error("region loss: " + where + " has classes=" + std::to_string(l.classes) + " but its tree " +

@@ -26,8 +26,6 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
-    if (!region->tree_file.empty() && !region->tree)
-        throw Error(o.cfg + ": [region] tree=" + region->tree_file + " was not loaded");
 
     // Data.
     DataFile df;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "backend/train_executor.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "network/initialize.h"
 #include "network/network.h"
@@ -45,7 +46,7 @@ std::string RunDirectory::path(const std::string& suffix) const {
 void RunDirectory::clear_interrupted_writes(bool quiet) const {
     for (const auto& e : fs::directory_iterator(dir_)) {
         const std::string f = e.path().filename().string();
-        if (f.rfind(name_ + "_", 0) == 0 && f.find(".tmp.") != std::string::npos) {
+        if (f.rfind(name_ + "_", 0) == 0 && f.find(AtomicFile::kTempInfix) != std::string::npos) {
             std::error_code ec;
             fs::remove(e.path(), ec);
             if (!ec && !quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());

@@ -92,10 +92,8 @@ public:
     };
 
     TrainState state;
-    const RunDirectory& files() const { return files_; }
     int images_per_step() const { return images_per_step_; }
     bool done() const;  // max_batches reached
-    int64_t steps_here() const { return steps_here_; }
 
     void begin_step();
     // loss_sum: the summed loss of the step's images, whose gradients exec holds. Throws

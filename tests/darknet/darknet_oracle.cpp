@@ -1,8 +1,11 @@
 #include "darknet_oracle.h"
 
 #include <darknet.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <iostream>
 #include <cctype>
 #include <cstring>
 #include <fstream>
@@ -131,6 +134,38 @@ std::vector<DarknetFound> darknet_reported_boxes(const detection* dets, int nbox
             out.push_back({j, dets[i].prob[j], float(left), float(top), float(right), float(bot)});
         }
     return out;
+}
+
+void expect_same_detections(const std::vector<DarknetFound>& theirs, const std::vector<Detection>& ours,
+                            const std::string& label) {
+    ASSERT_GT(theirs.size(), 0u) << label << ": threshold too high for a meaningful comparison";
+    ASSERT_EQ(ours.size(), theirs.size()) << label;
+    std::vector<bool> used(ours.size(), false);
+    float worst_score = 0, worst_px = 0;
+    for (const DarknetFound& t : theirs) {
+        int best = -1;
+        float best_d = 1e9f;
+        for (size_t k = 0; k < ours.size(); ++k) {
+            if (used[k] || ours[k].class_id != t.cls) continue;
+            const auto& b = ours[k].box;
+            const float px = std::max({std::fabs(b.x1 - t.x1), std::fabs(b.y1 - t.y1), std::fabs(b.x2 - t.x2), std::fabs(b.y2 - t.y2)});
+            // clamped boxes can coincide, so the score disambiguates
+            const float d = px + 1000 * std::fabs(ours[k].score - t.score);
+            if (d < best_d) best_d = d, best = int(k);
+        }
+        ASSERT_GE(best, 0) << label << ": darknet's class " << t.cls << " detection has no counterpart";
+        used[best] = true;
+        // darknet prints whole pixels (truncated); compare ours truncated the same way
+        const auto& b = ours[best].box;
+        auto px = [](float v) { return std::trunc(v); };
+        worst_px = std::max({worst_px, std::fabs(px(b.x1) - t.x1), std::fabs(px(b.y1) - t.y1), std::fabs(px(b.x2) - t.x2),
+                             std::fabs(px(b.y2) - t.y2)});
+        worst_score = std::max(worst_score, std::fabs(ours[best].score - t.score));
+    }
+    std::cout << label << ": " << theirs.size() << " detections, worst score diff " << worst_score << ", worst box diff "
+              << worst_px << " px" << std::endl;
+    EXPECT_LE(worst_score, 1e-3f) << label;
+    EXPECT_LE(worst_px, 1.f) << label;
 }
 
 }  // namespace yolo9k::test

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "yolo9k/detection.h"
+
 struct network;    // darknet.h: typedef struct network network;
 struct detection;  // darknet.h: typedef struct detection detection;
 
@@ -29,6 +31,13 @@ struct DarknetFound {
 };
 std::vector<DarknetFound> darknet_reported_boxes(const detection* dets, int nboxes, int classes, float thresh,
                                                  int image_w, int image_h);
+
+// gtest checks that `ours` are darknet's detections: as many, each of darknet's matched to
+// one of ours of its class (nearest box, the score breaking ties between clamped boxes),
+// scores within 1e-3 and boxes within 1 px once truncated to whole pixels as darknet prints
+// them. Prints the worst differences.
+void expect_same_detections(const std::vector<DarknetFound>& theirs, const std::vector<Detection>& ours,
+                            const std::string& label);
 
 class DarknetNet {
 public:

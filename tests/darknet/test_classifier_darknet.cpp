@@ -219,6 +219,7 @@ TEST(ClassifierDarknetBinary, PredictAndValidMatchDarknet) {
     // "i: top 1: %f, top 2: %f" line.
     const std::string theirs = run_command("darknet classifier valid " + tmp.file("v.data") + " " + cfg + " " + weights);
     const ClassificationDataset ds = load_classification_dataset(tmp.file("v.data"), "valid");
+    ASSERT_EQ(ds.images.size(), names.size());
     std::vector<float> input(3 * 64 * 64);
     float max_diff = 0;
     for (const ClassifiedImage& im : ds.images) {

@@ -62,35 +62,7 @@ TEST_P(DetectMatchesDarknet, OnDogJpg) {
     cv::Mat img = cv::imread(dog, cv::IMREAD_COLOR);
     const auto ours = det.detect(img);
     std::cout << c.cfg << "@" << c.size << ": darknet " << theirs.size() << " detections, yolo9k " << ours.size() << "\n";
-    ASSERT_GT(theirs.size(), 0u) << "threshold too high for a meaningful comparison";
-    ASSERT_EQ(ours.size(), theirs.size());
-
-    // Match each darknet detection to one of ours of the same class and nearly the same box.
-    std::vector<bool> used(ours.size(), false);
-    float worst_score = 0, worst_px = 0;
-    for (const Found& t : theirs) {
-        int best = -1;
-        float best_d = 1e9f;
-        for (size_t k = 0; k < ours.size(); ++k) {
-            if (used[k] || ours[k].class_id != t.cls) continue;
-            const auto& b = ours[k].box;
-            const float px = std::max({std::fabs(b.x1 - t.x1), std::fabs(b.y1 - t.y1), std::fabs(b.x2 - t.x2), std::fabs(b.y2 - t.y2)});
-            // clamped boxes can coincide, so the score disambiguates
-            const float d = px + 1000 * std::fabs(ours[k].score - t.score);
-            if (d < best_d) best_d = d, best = int(k);
-        }
-        ASSERT_GE(best, 0) << "darknet's class " << t.cls << " detection has no counterpart";
-        used[best] = true;
-        // darknet prints whole pixels (truncated); compare ours truncated the same way
-        const auto& b = ours[best].box;
-        auto px = [](float v) { return std::trunc(v); };
-        worst_px = std::max({worst_px, std::fabs(px(b.x1) - t.x1), std::fabs(px(b.y1) - t.y1), std::fabs(px(b.x2) - t.x2),
-                             std::fabs(px(b.y2) - t.y2)});
-        worst_score = std::max(worst_score, std::fabs(ours[best].score - t.score));
-    }
-    std::cout << "  worst score diff " << worst_score << ", worst box diff " << worst_px << " px\n";
-    EXPECT_LE(worst_score, 1e-3f);
-    EXPECT_LE(worst_px, 1.f);  // darknet truncates to whole pixels
+    test::expect_same_detections(theirs, ours, c.cfg + std::string("@") + std::to_string(c.size));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cfgs, DetectMatchesDarknet,

@@ -65,7 +65,11 @@ DarknetRun run_darknet(const std::string& cfg, const std::vector<float>& input,
     std::string path = cfg;
     network* net = parse_network_cfg(path.data());
     EXPECT_EQ(net->n, 1);
-    EXPECT_EQ(size_t(net->inputs) * net->batch, input.size());
+    if (size_t(net->inputs) * net->batch != input.size()) {  // the copy below would overrun
+        ADD_FAILURE() << "darknet input " << size_t(net->inputs) * net->batch << " floats, ours " << input.size();
+        free_network(net);
+        return {};
+    }
     std::memcpy(net->input, input.data(), input.size() * sizeof(float));
     // darknet's truth layout: per image `truths` floats of (x, y, w, h, class), ended by x = 0.
     std::fill(net->truth, net->truth + size_t(net->truths) * net->batch, 0.f);

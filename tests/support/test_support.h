@@ -56,7 +56,7 @@ std::string read_file(const std::string& path);
 struct CliResult {
     int exit_code = -1;
     std::string out, err;
-    long peak_rss_kib = 0;  // the process's peak resident set (ru_maxrss)
+    long peak_rss_kib = 0;  // the tool's peak resident set (ru_maxrss; at least the caller's size at fork)
 };
 CliResult run_cli(const std::string& args);
 

@@ -150,6 +150,7 @@ TEST_F(BoxCropsShapes, MinSizeSkipsAndResizeApplies) {
 TEST_F(BoxCropsShapes, WarnsWhenTheOutputFolderNamesAClass) {
     const CropReport r = write_box_crops({{"train", dataset_}}, dataset_.class_names, out_.file("red_crops"), quiet());
     // Every blue crop's path holds "red" too; red crops still match exactly one name.
+    ASSERT_GT(r.splits[0].crops_per_class[1], 0u);
     EXPECT_EQ(r.ambiguous_label_paths, r.splits[0].crops_per_class[1]);
     ASSERT_FALSE(r.warnings.empty());
     EXPECT_NE(r.warnings[0].find("2 class names"), std::string::npos) << r.warnings[0];
@@ -220,6 +221,7 @@ TEST(BoxCropsBccd, EveryBoxOfBothSplitsBecomesACrop) {
     for (const std::string& p : read_lines(r.splits[1].list_path))
         EXPECT_EQ(train_images.count(fs::path(p).stem().string().substr(0, fs::path(p).stem().string().rfind('_'))), 0u) << p;
     EXPECT_EQ(read_lines(r.splits[0].list_path).size(), train_boxes[0] + train_boxes[1] + train_boxes[2]);
+    EXPECT_EQ(read_lines(r.splits[1].list_path).size(), test_boxes[0] + test_boxes[1] + test_boxes[2]);
 }
 
 // The pipeline's cfgs (cfg/): both classifier sizes are one network, and the detector's

@@ -168,6 +168,7 @@ TEST(ClassifierData, CorruptImagesAreNamedAndReplacedOrSkipped) {
     ClassificationLoader loader(ds, lo);
     const ClassificationBatch b = loader.next();
     EXPECT_EQ(b.labels.size(), 8u);
+    ASSERT_EQ(b.paths.size(), 8u);
     for (const std::string& p : b.paths) EXPECT_EQ(p.find("broken"), std::string::npos);
     ASSERT_EQ(loader.failed_images(), 1u);
     EXPECT_NE(loader.warnings().at(0).find("broken.jpg"), std::string::npos) << loader.warnings()[0];
@@ -215,6 +216,7 @@ TEST(ClassifierLoader, BatchesDependOnlyOnSeedAndIndex) {
     lo.first_batch = 2;  // a resumed run continues the same sequence
     ClassificationLoader resumed(ds, lo);
     EXPECT_EQ(resumed.next().images, inline_loader.make_batch(2).images);
+    EXPECT_NE(inline_loader.make_batch(1).images, inline_loader.make_batch(2).images) << "every batch the same";
 }
 
 TEST(ClassifierAugment, IdentityDrawReproducesTheImageAndFlipMirrors) {

@@ -44,6 +44,9 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
         auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true, .conv_algorithm = m.algorithm,
                                                   .winograd_memory = m.winograd_memory});
         fast->forward(input.data());
+        if (m.algorithm == ConvAlgorithm::fast && m.winograd_memory == ExecutorOptions::kUnlimited &&
+            std::string(p.name).find("winograd") != std::string::npos)
+            EXPECT_NE(fast->describe().find("wino"), std::string::npos) << p.name << ": no Winograd kernel ran";
         for (int i = 0; i < net.size(); ++i) {
             const auto a = ref->layer_output(i), b = fast->layer_output(i);
             const float tol = 1e-5f * std::max(1.f, test::max_abs(a.data(), a.size()));
@@ -200,6 +203,10 @@ TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
     test::randomize_weights(net, 3);
     const auto line = [](const std::string& d, int layer) {
         const size_t at = d.find("\n" + std::to_string(layer) + " ");
+        if (at == std::string::npos) {
+            ADD_FAILURE() << "no layer " << layer << " in\n" << d;
+            return std::string();
+        }
         return d.substr(at + 1, d.find('\n', at + 1) - at - 1);
     };
     const auto describe = [&](size_t budget) {

@@ -130,6 +130,7 @@ TEST(Training, KilledRunResumesFromLastCheckpoint) {
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_GE(seen, 40u) << "no checkpoint at iteration 10 within the deadline";
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before the kill: nothing was interrupted";
 
     // Whatever instant the kill hit, the checkpoint loads completely, state included.
     Network net = Network::from_cfg_file(dir.file("tiny.cfg"));

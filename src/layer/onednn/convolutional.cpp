@@ -11,6 +11,7 @@
 // weights while the network's Winograd memory budget lasts, in layer order; (3) otherwise direct.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include "backend/onednn/kernel.h"
 #include "core/error.h"
@@ -66,41 +67,18 @@ public:
         const bool try_winograd = ctx.conv_algorithm == ConvAlgorithm::fast && L.size == 3 && L.stride == 1 &&
                                   in.c >= 16 && L.activation != Activation::logistic;
         if (try_winograd) {
-            try {
-                const auto winograd = dnnl::algorithm::convolution_winograd;
-                const size_t plain_bytes = size_t(L.filters) * in.c * L.size * L.size * sizeof(float);
-                pd_ = dnnl::convolution_forward::primitive_desc(algorithm_for(winograd), ctx.attr(), ctx.engine);
-                dnnl::convolution_forward::primitive_desc per_run;
-                try {
-                    per_run = dnnl::convolution_forward::primitive_desc(
-                        algorithm_for(winograd, dnnl::prop_kind::forward_training), ctx.attr(), ctx.engine);
-                } catch (const dnnl::error&) {}
-                const size_t extra = pd_.weights_desc().get_size() - std::min(plain_bytes, pd_.weights_desc().get_size());
-                if (per_run && std::string(per_run.impl_info_str()) == pd_.impl_info_str() &&
-                    per_run.weights_desc().get_size() <= plain_bytes + plain_bytes / 8) {
-                    pd_ = per_run;
-                    weights_note_ = ", weights transformed per run";
-                } else if (ctx.winograd_budget && extra <= *ctx.winograd_budget) {
-                    *ctx.winograd_budget -= extra;
-                    char mib[32];
-                    std::snprintf(mib, sizeof mib, "%.1f", double(extra) / (1 << 20));
-                    weights_note_ = std::string(", pre-transformed weights +") + mib + " MiB";
-                } else {
-                    throw dnnl::error(dnnl_unimplemented, "the Winograd memory budget is spent");
-                }
-                if (L.activation != Activation::linear) {
-                    const float alpha = L.activation == Activation::leaky ? 0.1f : 0.f;
-                    const dnnl::eltwise_forward::primitive_desc act(
-                        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu,
-                                                    pd_.dst_desc(), alpha),
-                        ctx.attr(), ctx.engine);
-                    activation_ = dnnl::eltwise_forward(act);
-                    activation_scratchpad_ = act.scratchpad_desc().get_size();
-                }
-            } catch (const dnnl::error&) {  // no Winograd kernel for this shape or CPU, or no budget
-                pd_ = {};
-                activation_ = {};
-                weights_note_.clear();
+            const size_t plain_bytes = size_t(L.filters) * in.c * L.size * L.size * sizeof(float);
+            const auto winograd_desc = [&](dnnl::prop_kind prop) {
+                return algorithm_for(dnnl::algorithm::convolution_winograd, prop);
+            };
+            if (choose_winograd(ctx, winograd_desc, plain_bytes) && L.activation != Activation::linear) {
+                const float alpha = L.activation == Activation::leaky ? 0.1f : 0.f;
+                const dnnl::eltwise_forward::primitive_desc act(
+                    dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu,
+                                                pd_.dst_desc(), alpha),
+                    ctx.attr(), ctx.engine);
+                activation_ = dnnl::eltwise_forward(act);
+                activation_scratchpad_ = act.scratchpad_desc().get_size();
             }
         }
         if (!pd_) pd_ = dnnl::convolution_forward::primitive_desc(algorithm_for(dnnl::algorithm::convolution_direct), fused,
@@ -152,7 +130,41 @@ public:
     }
 
 private:
-    dnnl::convolution_forward::primitive_desc pd_;
+    using ConvPd = dnnl::convolution_forward::primitive_desc;
+
+    // The Winograd policy in the header comment: sets pd_ and weights_note_ and returns
+    // true, or returns false (no Winograd kernel for this shape or CPU, or no budget left).
+    bool choose_winograd(const KernelContext& ctx,
+                         const std::function<dnnl::convolution_forward::desc(dnnl::prop_kind)>& desc_for,
+                         size_t plain_bytes) {
+        const auto make = [&](dnnl::prop_kind prop) {
+            try {
+                return ConvPd(desc_for(prop), ctx.attr(), ctx.engine);
+            } catch (const dnnl::error&) {
+                return ConvPd();
+            }
+        };
+        const ConvPd pretransformed = make(dnnl::prop_kind::forward_inference);
+        if (!pretransformed) return false;
+        const ConvPd per_run = make(dnnl::prop_kind::forward_training);
+        if (per_run && std::string(per_run.impl_info_str()) == pretransformed.impl_info_str() &&
+            per_run.weights_desc().get_size() <= plain_bytes + plain_bytes / 8) {
+            pd_ = per_run;
+            weights_note_ = ", weights transformed per run";
+            return true;
+        }
+        const size_t bytes = pretransformed.weights_desc().get_size();
+        const size_t extra = bytes > plain_bytes ? bytes - plain_bytes : 0;
+        if (!ctx.winograd_budget || extra > *ctx.winograd_budget) return false;
+        *ctx.winograd_budget -= extra;
+        pd_ = pretransformed;
+        char mib[32];
+        std::snprintf(mib, sizeof mib, "%.1f", double(extra) / (1 << 20));
+        weights_note_ = std::string(", pre-transformed weights +") + mib + " MiB";
+        return true;
+    }
+
+    ConvPd pd_;
     dnnl::convolution_forward conv_;
     dnnl::eltwise_forward activation_;  // only when the activation is not fused as a post-op
     std::unordered_map<int, memory> activation_args_;
