@@ -8,7 +8,8 @@ BUILD_DIR=${1:-build}
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           libdnnl-dev libopencv-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev darknet
-          libpugixml-dev)
+          libpugixml-dev libcurl4-openssl-dev libcpp-httplib-dev
+          ocl-icd-opencl-dev)  # libdnnl-dev's CMake config requires OpenCL (only a Recommends)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,5 +26,7 @@ fi
 # ccache keeps rebuilds (and CI on the same machine) fast.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}  # clones at other paths share the cache
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+# YOLO9K_WERROR=ON (CI sets it) turns compiler warnings into errors.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+      -DYOLO9K_WERROR="${YOLO9K_WERROR:-OFF}" >/dev/null
 ninja -C "$BUILD_DIR"
