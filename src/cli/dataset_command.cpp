@@ -9,6 +9,7 @@
 #include "data/box_crops.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/synthetic_dataset.h"
 #include "perf/stats.h"
 #include "yolo9k/detector.h"  // read_names_file
 
@@ -99,6 +100,58 @@ Action add_crops_subcommand(CLI::App& parent) {
     };
 }
 
+// `dataset synth --out DIR`: a labelled set yolo9k draws itself (see data/synthetic_dataset.h).
+Action add_synth_subcommand(CLI::App& parent) {
+    struct Opts {
+        SyntheticOptions synth;
+        std::string layout = "voc";
+        bool quiet = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* sub = parent.add_subcommand(
+        "synth", "Draw a labelled detection set (5 shape/texture classes on cluttered backgrounds) with "
+                 "train/val/test splits, in VOC or darknet layout");
+    sub->add_option("--out", o->synth.out, "output folder")->required();
+    sub->add_option("--images", o->synth.images, "images over all splits")->check(CLI::Range(1, 1000000));
+    sub->add_option("--seed", o->synth.seed, "random seed (the same seed gives the same files)");
+    sub->add_option("--format", o->layout, "voc (Annotations/, JPEGImages/, ImageSets/Main/) or darknet (images/, "
+                                           "labels/, lists, synth.data)")
+        ->check(CLI::IsMember({"voc", "darknet"}));
+    sub->add_option("--valid-fraction", o->synth.valid_fraction, "share of images in the validation split")
+        ->check(CLI::Range(0.0, 0.9));
+    sub->add_option("--test-fraction", o->synth.test_fraction, "share of images in the test split")
+        ->check(CLI::Range(0.0, 0.9));
+    sub->add_option("--max-objects", o->synth.max_objects, "at most this many objects per image")->check(CLI::Range(1, 50));
+    sub->add_option("--min-size", o->synth.min_object_size,
+                    "smallest object (longer box side) as a fraction of the image's shorter side")
+        ->check(CLI::Range(0.02, 1.0));
+    sub->add_option("--max-size", o->synth.max_object_size, "largest object, likewise")->check(CLI::Range(0.02, 1.0));
+    sub->add_flag("--overwrite", o->synth.overwrite, "replace a synthetic set written there before");
+    sub->add_flag("--quiet", o->quiet, "no progress line");
+    return [o] {
+        o->synth.layout = o->layout == "darknet" ? SyntheticLayout::darknet : SyntheticLayout::voc;
+        int last_percent = -1;
+        const SyntheticReport r = write_synthetic_dataset(o->synth, [&](int done, int total) {
+            const int percent = 100 * done / total;
+            if (o->quiet || percent == last_percent) return;
+            last_percent = percent;
+            std::fprintf(stderr, "\rsynth: %d/%d images", done, total);
+            if (done == total) std::fprintf(stderr, "\n");
+        });
+        std::printf("%-10s %8s %8s %10s", "split", "images", "boxes", "difficult");
+        for (const std::string& n : r.class_names) std::printf(" %9s", n.c_str());
+        std::printf("\n");
+        for (const SyntheticSplitReport& s : r.splits) {
+            std::printf("%-10s %8zu %8zu %10zu", s.name.c_str(), s.images, s.boxes, s.difficult_boxes);
+            for (size_t c : s.boxes_per_class) std::printf(" %9zu", c);
+            std::printf("\n");
+        }
+        std::printf("wrote %s (%s layout); class names: %s%s%s\n", r.out.c_str(), o->layout.c_str(), r.names_path.c_str(),
+                    r.data_path.empty() ? "" : "; data file: ", r.data_path.c_str());
+        return kExitOk;
+    };
+}
+
 }  // namespace
 
 Action add_dataset_command(CLI::App& app) {
@@ -126,10 +179,13 @@ Action add_dataset_command(CLI::App& app) {
     sub->add_flag("--no-augment", o->no_augment, "plain letterbox (validation) instead of darknet's augmentation");
     Action crops_action = add_crops_subcommand(*sub);
     CLI::App* crops = sub->get_subcommand("crops");
-    return [o, crops, crops_action] {
+    Action synth_action = add_synth_subcommand(*sub);
+    CLI::App* synth = sub->get_subcommand("synth");
+    return [o, crops, crops_action, synth, synth_action] {
         if (crops->parsed()) return crops_action();
+        if (synth->parsed()) return synth_action();
         if (o->paths.empty()) {
-            std::cerr << "dataset: PATH is required (or `dataset crops PATH... --out DIR`)\n";
+            std::cerr << "dataset: PATH is required (or `dataset crops PATH... --out DIR`, `dataset synth --out DIR`)\n";
             return kExitUsage;
         }
         DatasetOptions options;

@@ -102,7 +102,10 @@ public:
 protected:
     // A shape error at this layer's cfg line.
     [[noreturn]] void fail(const std::string& message) const {
-        throw error_at(cfg_path_, cfg_line_, "[" + std::string(type()) + "] (layer " + std::to_string(index_) + "): " + message);
+        // Built by appending: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+        std::string text = "[";
+        text.append(type()).append("] (layer ").append(std::to_string(index_)).append("): ").append(message);
+        throw error_at(cfg_path_, cfg_line_, text);
     }
     std::vector<int> sources_;  // left empty by a factory: the previous layer
     std::vector<Shape> inputs_;

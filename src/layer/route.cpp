@@ -18,7 +18,7 @@ void RouteLayer::reshape(const std::vector<Shape>& inputs) {
 
 std::string RouteLayer::describe() const {
     std::string s = "route ";
-    for (int src : sources_) s += " " + std::to_string(src);
+    for (int src : sources_) s.append(" ").append(std::to_string(src));
     return s;
 }
 

@@ -32,7 +32,8 @@ void write_shapes_dataset(const TempDir& dir, int images) {
     cv::RNG rng(3);
     for (int i = 0; i < images; ++i) {
         cv::Mat img(96, 128, CV_8UC3, cv::Scalar(40, 40, 40));
-        std::ofstream labels(dir.path() / "labels" / ("s" + std::to_string(i) + ".txt"));
+        const std::string stem = std::string("s").append(std::to_string(i));  // GCC 12 -Wrestrict misfires on "s" + string&&
+        std::ofstream labels(dir.path() / "labels" / (stem + ".txt"));
         for (int k = 0; k < 2; ++k) {
             int w = rng.uniform(16, 40), h = rng.uniform(16, 40), x = rng.uniform(0, 128 - w), y = rng.uniform(0, 96 - h);
             int cls = rng.uniform(0, 2);
@@ -40,7 +41,7 @@ void write_shapes_dataset(const TempDir& dir, int images) {
             labels << cls << ' ' << (x + w / 2.f) / 128 << ' ' << (y + h / 2.f) / 96 << ' ' << w / 128.f << ' ' << h / 96.f
                    << '\n';
         }
-        const auto path = dir.path() / "images" / ("s" + std::to_string(i) + ".jpg");
+        const auto path = dir.path() / "images" / (stem + ".jpg");
         cv::imwrite(path.string(), img);
         list += path.string() + "\n";
     }
