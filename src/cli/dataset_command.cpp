@@ -121,6 +121,8 @@ Action add_synth_subcommand(CLI::App& parent) {
         ->check(CLI::Range(0.0, 0.9));
     sub->add_option("--test-fraction", o->synth.test_fraction, "share of images in the test split")
         ->check(CLI::Range(0.0, 0.9));
+    sub->add_option("--min-objects", o->synth.min_objects, "at least this many objects per image (fewer when they do not fit)")
+        ->check(CLI::Range(0, 50));
     sub->add_option("--max-objects", o->synth.max_objects, "at most this many objects per image")->check(CLI::Range(1, 50));
     sub->add_option("--min-size", o->synth.min_object_size,
                     "smallest object (longer box side) as a fraction of the image's shorter side")

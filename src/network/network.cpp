@@ -19,6 +19,10 @@ NetParams parse_net_section(const SectionReader& r) {
     p.channels = r.get_int_in("channels", 0, 1, 4096);
     p.momentum = r.get_float_in("momentum", 0.9f, 0.f, 1.f);
     p.decay = r.get_float_in("decay", 0.0001f, 0.f, 1.f);
+    p.adam = r.get_int_in("adam", 0, 0, 1) != 0;
+    p.adam_b1 = r.get_float_in("B1", 0.9f, 0.f, 0.999999f);
+    p.adam_b2 = r.get_float_in("B2", 0.999f, 0.f, 0.999999f);
+    p.adam_eps = r.get_float_in("eps", 1e-7f, 1e-12f, 1.f);
     p.angle = r.get_float("angle", 0);
     p.saturation = r.get_float_in("saturation", 1, 0.f, 100.f);
     p.exposure = r.get_float_in("exposure", 1, 0.f, 100.f);

@@ -18,6 +18,9 @@ struct NetParams {
     int batch = 1, subdivisions = 1;
     int width = 0, height = 0, channels = 0;
     float momentum = 0.9f, decay = 0.0001f;
+    // darknet's adam=1 with B1, B2, eps: Adam instead of SGD with momentum.
+    bool adam = false;
+    float adam_b1 = 0.9f, adam_b2 = 0.999f, adam_eps = 1e-7f;
     float angle = 0, saturation = 1, exposure = 1, hue = 0, aspect = 1;
     int max_crop = 0, min_crop = 0;
     float learning_rate = 0.001f;

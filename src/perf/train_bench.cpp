@@ -19,7 +19,7 @@ TrainBenchResult bench_training(const TrainBenchOptions& o) {
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": bench --train needs a detector cfg ending in [region]");
     TrainExecutor ex(net, o.backend, {o.batch, o.threads});
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
 
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> u(0.f, 1.f);

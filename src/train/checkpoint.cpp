@@ -32,7 +32,7 @@ nlohmann::json to_json(const TrainState& s) {
 }  // namespace
 
 void save_checkpoint(const std::string& weights_path, const Network& net, const TrainState& state,
-                     SgdOptimizer& optimizer) {
+                     Optimizer& optimizer) {
     // Sidecar: magic, version, json length, json, velocity sizes + floats.
     AtomicFile f(weights_path + ".state");
     nlohmann::json j = to_json(state);
@@ -49,7 +49,7 @@ void save_checkpoint(const std::string& weights_path, const Network& net, const 
     net.save_weights(weights_path);
 }
 
-TrainState load_checkpoint(const std::string& weights_path, Network& net, SgdOptimizer& optimizer,
+TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimizer& optimizer,
                            int images_per_step, std::string& warning) {
     net.load_weights(weights_path);
     TrainState s;

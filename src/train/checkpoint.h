@@ -32,11 +32,11 @@ struct TrainState {
 };
 
 void save_checkpoint(const std::string& weights_path, const Network& net, const TrainState& state,
-                     SgdOptimizer& optimizer);
+                     Optimizer& optimizer);
 
 // Loads weights (must match the cfg exactly) and, when a consistent sidecar exists, the
 // state and optimizer velocity. Returns the state; `warning` says what was reset, if anything.
-TrainState load_checkpoint(const std::string& weights_path, Network& net, SgdOptimizer& optimizer,
+TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimizer& optimizer,
                            int images_per_step, std::string& warning);
 
 }  // namespace yolo9k

@@ -54,7 +54,7 @@ void RunDirectory::clear_interrupted_writes(bool quiet) const {
     }
 }
 
-TrainState start_or_resume(Network& net, SgdOptimizer& opt, int images_per_step, const RunDirectory& run,
+TrainState start_or_resume(Network& net, Optimizer& opt, int images_per_step, const RunDirectory& run,
                            const TrainingRunOptions& o) {
     TrainState state;
     state.seed = o.seed;
@@ -124,7 +124,7 @@ TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, double loss_sum)
                     std::to_string(s.loss) + "; the last good checkpoint is " + files_.path("last") +
                     " (lower learning_rate or check the data)");
     s.lr = learning_rate_at(params_, state.iteration);
-    optimizer_.step(exec.gradients(), s.lr, params_.momentum, params_.decay, images_per_step_);
+    optimizer_.step(exec.gradients(), s.lr, params_.momentum, params_.decay, images_per_step_, state.iteration);
     exec.parameters_changed();
     ++state.iteration;
     ++steps_here_;

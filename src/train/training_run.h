@@ -73,7 +73,7 @@ private:
 // With options.resume, <name>_last.weights and its .state (Error when there is none; a
 // stale or missing .state is a warning, and the options' seed is used); else the given
 // weights (their `seen` sets the iteration, unless options.clear), else a random init.
-TrainState start_or_resume(Network& net, SgdOptimizer& optimizer, int images_per_step, const RunDirectory& run,
+TrainState start_or_resume(Network& net, Optimizer& optimizer, int images_per_step, const RunDirectory& run,
                            const TrainingRunOptions& options);
 
 // One run's state and its files. Constructed once the data is loaded: creates the backup
@@ -116,7 +116,7 @@ private:
     const int images_per_step_;
     RunDirectory files_;
     std::string chart_, chart_metric_;
-    SgdOptimizer optimizer_;
+    Optimizer optimizer_;
     Clock::time_point start_, step_start_;
     double step_seconds_avg_ = -1;
     int64_t steps_here_ = 0;

@@ -94,7 +94,7 @@ TEST_P(ClassifierDarknetOracle, OneTrainingStepMatchesLibdarknet) {
     const ClassifierLossSpec spec = classifier_loss_spec(net);
     ASSERT_EQ(spec.has_cost, has_cost);
     ASSERT_EQ(spec.classes, kClasses);
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     TrainExecutor exec(net, "onednn", {kBatch, 1});
     exec.zero_grad();
     exec.forward(input.data());

@@ -234,7 +234,7 @@ TEST(ClassifierKill, KilledRunResumesExactly) {
     ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before the kill: nothing was interrupted";
 
     Network net = Network::from_cfg_file(dir.file("k.cfg"));
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     std::string warning;
     EXPECT_GE(load_checkpoint(last, net, opt, 8, warning).iteration, 10);
     auto r = test::run_cli(base + dir.file("killed") + " --resume");

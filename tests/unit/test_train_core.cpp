@@ -87,7 +87,7 @@ TEST(Sgd, MatchesDarknetsUpdate) {
     *blobs[0].data = {1, 2};
     *blobs[1].data = {1, 1};
     *blobs[2].data = {0.5f, -0.5f};
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     std::vector<LayerGradients> g{{0, {0.2f, 0.4f, 0, 0, 1, 1}}};
     const float lr = 0.1f, mom = 0.9f, decay = 0.01f;
     const int B = 4;
@@ -125,7 +125,7 @@ TEST(Checkpoint, RoundTripAndStaleSidecar) {
     test::TempDir dir;
     Network net = tiny_net();
     test::randomize_weights(net, 3);
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     opt.velocity()[0] = {1, 2, 3, 4, 5, 6};
     TrainState st;
     st.iteration = 7;
@@ -140,7 +140,7 @@ TEST(Checkpoint, RoundTripAndStaleSidecar) {
     save_checkpoint(w, net, st, opt);
 
     Network net2 = tiny_net();
-    SgdOptimizer opt2(net2);
+    Optimizer opt2(net2);
     std::string warning;
     TrainState back = load_checkpoint(w, net2, opt2, 4, warning);
     EXPECT_TRUE(warning.empty()) << warning;
@@ -152,7 +152,7 @@ TEST(Checkpoint, RoundTripAndStaleSidecar) {
     // Weights newer than the sidecar (killed between the two renames): weights win.
     net.header().seen = 32;
     net.save_weights(w);
-    SgdOptimizer opt3(net2);
+    Optimizer opt3(net2);
     back = load_checkpoint(w, net2, opt3, 4, warning);
     EXPECT_NE(warning.find("seen=28"), std::string::npos) << warning;
     EXPECT_EQ(back.iteration, 8);  // 32 images / 4 per step
@@ -184,7 +184,7 @@ TEST(StartOrResume, PartialWeightsKeepTheirPrefixAndTheNewLayersStartRandom) {
                                                    "[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=leaky\n"
                                                    "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n",
                                                    "two.cfg"));
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     TrainingRunOptions o;
     o.weights = partial;
     o.quiet = true;

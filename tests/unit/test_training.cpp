@@ -134,7 +134,7 @@ TEST(Training, KilledRunResumesFromLastCheckpoint) {
 
     // Whatever instant the kill hit, the checkpoint loads completely, state included.
     Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
-    SgdOptimizer opt(net);
+    Optimizer opt(net);
     std::string warning;
     TrainState st = load_checkpoint(last, net, opt, 4, warning);
     EXPECT_GE(st.iteration, 10);
