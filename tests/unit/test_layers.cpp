@@ -45,8 +45,9 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
                                                   .winograd_memory = m.winograd_memory});
         fast->forward(input.data());
         if (m.algorithm == ConvAlgorithm::fast && m.winograd_memory == ExecutorOptions::kUnlimited &&
-            std::string(p.name).find("winograd") != std::string::npos)
+            std::string(p.name).find("winograd") != std::string::npos) {
             EXPECT_NE(fast->describe().find("wino"), std::string::npos) << p.name << ": no Winograd kernel ran";
+        }
         for (int i = 0; i < net.size(); ++i) {
             const auto a = ref->layer_output(i), b = fast->layer_output(i);
             const float tol = 1e-5f * std::max(1.f, test::max_abs(a.data(), a.size()));

@@ -185,8 +185,9 @@ TEST_P(RegionLossAssignment, TruthGoesToItsCellAndBestAnchor) {
         for (int e = 0; e < l.entries(); ++e)
             for (int j = 0; j < 3; ++j)
                 for (int i = 0; i < 3; ++i)
-                    if (e != 4 && !(m == n && i == 1 && j == 2))
+                    if (e != 4 && !(m == n && i == 1 && j == 2)) {
                         EXPECT_EQ(grad[at(l, 0, m, e, i, j)], 0.f) << "anchor " << m << " entry " << e;
+                    }
     EXPECT_EQ(st.count, 1);
 }
 

@@ -64,7 +64,9 @@ TEST(Schedule, MultiscaleSizesAreDarknets) {
         ASSERT_EQ(s % 32, 0);
         ASSERT_GE(s, 320);
         ASSERT_LE(s, 608);
-        if (b % 10) EXPECT_EQ(s, multiscale_size(7, b - 1, 100000)) << "changes only every 10 batches";
+        if (b % 10) {
+            EXPECT_EQ(s, multiscale_size(7, b - 1, 100000)) << "changes only every 10 batches";
+        }
         sizes.insert(s);
     }
     EXPECT_EQ(sizes.size(), 10u);                  // all of 320, 352, ..., 608 occur

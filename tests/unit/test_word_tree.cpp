@@ -162,7 +162,9 @@ TEST(WordTree, GroupSoftmaxBackwardMatchesFiniteDifferences) {
                 worst = std::max(worst, std::abs(numeric - (grad[i] - .25)));
             }
             EXPECT_LT(worst, 2e-4);
-            if (stride > 1) EXPECT_EQ(grad[1], .25f);  // entries between nodes untouched
+            if (stride > 1) {
+                EXPECT_EQ(grad[1], .25f);  // entries between nodes untouched
+            }
         }
     }
 }
