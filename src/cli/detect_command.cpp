@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.h"
+#include "cli/resolve_weights.h"
 #include "core/error.h"
 #include "detect/render.h"
 #include "io/image_reader.h"
@@ -77,9 +78,14 @@ private:
 Action add_detect_command(CLI::App& app) {
     auto o = std::make_shared<DetectOptions>();
     CLI::App* sub = app.add_subcommand("detect", "Detect objects in images, directories, list files, videos or cameras");
-    sub->add_option("--cfg", o->detector.cfg, "darknet .cfg of a YOLOv2 detector")->required();
-    sub->add_option("--weights", o->detector.weights, "darknet .weights for the cfg")->required();
-    sub->add_option("--names", o->detector.names, "class names, one per line (e.g. voc.names); YOLO9000: default the .names beside the tree (9k.names)");
+    sub->add_option("--cfg", o->detector.cfg,
+                    "darknet .cfg of a YOLOv2 detector; with --weights NAME, default: Debian's darknet cfg for it");
+    sub->add_option("--weights", o->detector.weights,
+                    "darknet .weights for the cfg, or a name from `yolo9k weights list` (e.g. yolov2-voc)")
+        ->required();
+    sub->add_option("--names", o->detector.names,
+                    "class names, one per line (e.g. voc.names); with --weights NAME, default: its darknet names; "
+                    "YOLO9000: default the .names beside the tree (9k.names)");
     sub->add_option("--thresh", o->detector.thresh, "score threshold (objectness x class probability)")
         ->check(CLI::Range(0.0, 1.0));
     sub->add_option("--hier", o->detector.hier,
@@ -105,6 +111,12 @@ Action add_detect_command(CLI::App& app) {
     sub->add_flag("-q,--quiet", o->quiet, "no per-image console lines");
     sub->add_option("inputs", o->inputs, "images, directories, list files (.txt/.list), videos, or cam:N")->required();
     return [o] {
+        // --map names its own classes, so a published name's default names would be wrong then.
+        resolve_weights_name(o->detector.weights, o->detector.cfg, o->detector.map.empty() ? &o->detector.names : nullptr);
+        if (o->detector.cfg.empty()) {
+            std::cerr << "yolo9k: error: " << missing_cfg_message() << "\n";
+            return kExitUsage;
+        }
         o->detector.letterbox = !o->stretch;
         // Check every input before the (slow) network load, so typos fail fast.
         const std::vector<InputSource> sources = expand_inputs(o->inputs);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/resolve_weights.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "eval/evaluate.h"
@@ -42,8 +43,11 @@ Action add_eval_command(CLI::App& app) {
     sub->add_option("--split", o->split, "VOC ImageSets/Main split (e.g. test); with --data: train or valid (default)");
     sub->add_option("--names", o->names, "class names fixing the class ids (needed to match a detector's classes)")
         ->check(CLI::ExistingFile);
-    sub->add_option("--cfg", o->detector.cfg, "darknet .cfg of the detector to run")->check(CLI::ExistingFile);
-    sub->add_option("--weights", o->detector.weights, "darknet .weights for --cfg")->check(CLI::ExistingFile);
+    sub->add_option("--cfg", o->detector.cfg,
+                    "darknet .cfg of the detector to run; with --weights NAME, default: Debian's darknet cfg for it")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--weights", o->detector.weights,
+                    "darknet .weights for --cfg, or a name from `yolo9k weights list` (e.g. yolov2-voc)");
     sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's");
     sub->add_option("--thresh", o->detector.thresh, "score threshold (darknet's valid uses .005)")->check(CLI::Range(0.0, 1.0));
     sub->add_option("--nms", o->detector.nms, "NMS IoU threshold")->check(CLI::Range(0.0, 1.0));
@@ -55,6 +59,7 @@ Action add_eval_command(CLI::App& app) {
     sub->add_option("--json", o->json, "write {map50_voc07, map50, map_coco, ap50, ap75, per_class} here");
     sub->add_option("--out", o->out_dir, "write comp4 files, coco_results.json and PR curve PNGs here");
     return [o] {
+        if (!o->detector.weights.empty()) resolve_weights_name(o->detector.weights, o->detector.cfg);
         const bool run_network = !o->detector.cfg.empty() || !o->detector.weights.empty();
         if (run_network == !o->detections.empty())
             throw Error("give either --cfg and --weights (run a detector) or --detections (score a file), not both");

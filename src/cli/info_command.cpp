@@ -3,6 +3,7 @@
 
 #include "backend/executor.h"
 #include "cli/commands.h"
+#include "cli/resolve_weights.h"
 #include "network/network.h"
 
 namespace yolo9k::cli {
@@ -14,19 +15,29 @@ Action add_info_command(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App* sub = app.add_subcommand("info", "Print a network's layers, output shapes and BFLOPs (like darknet)");
-    sub->add_option("--cfg", o->cfg, "darknet .cfg file")->required()->check(CLI::ExistingFile);
+    sub->add_option("--cfg", o->cfg, "darknet .cfg file; with --weights NAME, default: Debian's darknet cfg for it")
+        ->check(CLI::ExistingFile);
     sub->add_option("--size", o->size, "input width and height (multiple of 32); default: the cfg's");
-    sub->add_option("--weights", o->weights, "also check a .weights file against the cfg")->check(CLI::ExistingFile);
+    sub->add_option("--weights", o->weights,
+                    "also check a .weights file against the cfg; or a name from `yolo9k weights list` (e.g. yolov2-voc)");
     sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)");
     return [o] {
+        const PublishedWeights* published = o->weights.empty() ? nullptr : resolve_weights_name(o->weights, o->cfg);
+        if (o->cfg.empty()) {
+            std::cerr << "yolo9k: error: " << missing_cfg_message() << "\n";
+            return kExitUsage;
+        }
         NetworkOptions opts;
         if (o->size > 0) opts.width = opts.height = o->size;
         Network net = Network::from_cfg_file(o->cfg, opts);
         std::cout << net.describe();
         if (!o->weights.empty()) {
-            net.load_weights(o->weights);
+            // A published partial file (darknet19_448.conv.23) holds only the first layers.
+            const bool partial = published && published->layers > 0;
+            const int loaded = net.load_weights(o->weights, partial);
             std::cout << "weights: " << o->weights << " (version " << net.header().major << "." << net.header().minor << "."
-                      << net.header().revision << ", seen " << net.header().seen << ") matches the cfg\n";
+                      << net.header().revision << ", seen " << net.header().seen << ") matches "
+                      << (partial ? "the first " + std::to_string(loaded) + " layers of the cfg" : std::string("the cfg")) << "\n";
         }
         if (!o->backend.empty()) {
             if (o->weights.empty())

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     add(add_anchors_command);
     add(add_eval_command);
     add(add_classifier_command);
+    add(add_weights_command);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

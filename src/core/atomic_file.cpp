@@ -33,11 +33,15 @@ void AtomicFile::commit() {
     int rc = std::fclose(f_);
     f_ = nullptr;
     if (rc != 0) throw Error(tmp_ + ": close failed: " + std::strerror(errno));
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-        throw Error(path_ + ": cannot rename " + tmp_ + " into place: " + std::strerror(errno));
+    rename_durably(tmp_, path_);
     committed_ = true;
+}
+
+void rename_durably(const std::string& from, const std::string& to) {
+    if (std::rename(from.c_str(), to.c_str()) != 0)
+        throw Error(to + ": cannot rename " + from + " into place: " + std::strerror(errno));
     // The rename itself must reach the disk for the new file to survive a power cut.
-    std::string dir = std::filesystem::path(path_).parent_path().string();
+    std::string dir = std::filesystem::path(to).parent_path().string();
     int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
         ::fsync(fd);

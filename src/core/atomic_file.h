@@ -32,4 +32,8 @@ private:
 // Whole-file convenience.
 void write_file_atomically(const std::string& path, const std::string& contents);
 
+// rename(2), then fsync of the directory so that the rename survives a power cut.
+// `from` must already be flushed to disk. Throws Error naming both files.
+void rename_durably(const std::string& from, const std::string& to);
+
 }  // namespace yolo9k
