@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <string_view>
 
 #include "backend/onednn/kernel.h"
 #include "core/error.h"
@@ -52,10 +53,13 @@ public:
         const bool blocked = ctx.conv_algorithm == ConvAlgorithm::fast;
         const memory::desc src_md = blocked && !is_plain_nchw(ctx.src[0]) ? ctx.src[0] : memory::desc(src_dims, f32, tag::any);
         const memory::desc dst_md(dst_dims, f32, blocked ? tag::nChw16c : tag::any);
+        const auto desc_with = [&](dnnl::algorithm a, dnnl::prop_kind prop, const memory::desc& src,
+                                   const memory::desc& dst) {
+            return dnnl::convolution_forward::desc(prop, a, src, memory::desc(w_dims, f32, tag::any),
+                                                   memory::desc({L.filters}, f32, tag::x), dst, strides, pad_l, pad_r);
+        };
         const auto algorithm_for = [&](dnnl::algorithm a, dnnl::prop_kind prop = dnnl::prop_kind::forward_inference) {
-            return dnnl::convolution_forward::desc(prop, a, src_md,
-                                                   memory::desc(w_dims, f32, tag::any), memory::desc({L.filters}, f32, tag::x),
-                                                   dst_md, strides, pad_l, pad_r);
+            return desc_with(a, prop, src_md, dst_md);
         };
         dnnl::primitive_attr fused = ctx.attr();
         fused.set_post_ops(activation_post_ops(L.activation));
@@ -83,6 +87,15 @@ public:
         }
         if (!pd_) pd_ = dnnl::convolution_forward::primitive_desc(algorithm_for(dnnl::algorithm::convolution_direct), fused,
                                                                   ctx.engine);
+        // Some shapes have no optimised kernel on the blocked layout (a layer of 8 input
+        // channels padded to 16, say) and oneDNN falls back to its reference loop, hundreds
+        // of times slower: let oneDNN pick the layouts then (the reorders cost far less).
+        if (blocked && std::string_view(pd_.impl_info_str()).starts_with("ref")) {
+            const ConvPd any_layout(desc_with(dnnl::algorithm::convolution_direct, dnnl::prop_kind::forward_inference,
+                                              memory::desc(src_dims, f32, tag::any), memory::desc(dst_dims, f32, tag::any)),
+                                    fused, ctx.engine);
+            if (!std::string_view(any_layout.impl_info_str()).starts_with("ref")) pd_ = any_layout;
+        }
         conv_ = dnnl::convolution_forward(pd_);
         dst = pd_.dst_desc();
         scratchpad_bytes = pd_.scratchpad_desc().get_size();
