@@ -27,29 +27,72 @@ void MaxpoolLayer::pool(const float* x_all, float* y_all, float* argmax_all, int
     const Shape in = inputs_.at(0);
     const Shape out = output_;
     const int off = -pad_before();
+    // Output columns [ox_lo, ox_hi) have their whole window inside the input row: those
+    // run without bounds checks (the training loop spends most of its pooling time there).
+    auto first_inside = [&](int extent_out) {
+        int o = 0;
+        while (o < extent_out && off + o * stride < 0) ++o;
+        return o;
+    };
+    auto end_inside = [&](int extent_out, int extent_in) {
+        int o = extent_out;
+        while (o > 0 && off + (o - 1) * stride + size > extent_in) --o;
+        return o;
+    };
+    const int ox_lo = first_inside(out.w), ox_hi = std::max(ox_lo, end_inside(out.w, in.w));
+    const int oy_lo = first_inside(out.h), oy_hi = std::max(oy_lo, end_inside(out.h, in.h));
     // Planes are independent: spread them over the cores (training runs this code).
 #pragma omp parallel for schedule(static)
     for (long plane = 0; plane < long(batch) * in.c; ++plane) {
-            const float* x = x_all + size_t(plane) * in.h * in.w;
-            const size_t out_plane = size_t(plane) * out.h * out.w;
-            float* y = y_all + out_plane;
-            for (int oy = 0; oy < out.h; ++oy)
-                for (int ox = 0; ox < out.w; ++ox) {
-                    float best = -FLT_MAX;
-                    int winner = -1;
-                    for (int ky = 0; ky < size; ++ky)
-                        for (int kx = 0; kx < size; ++kx) {
-                            const int iy = off + oy * stride + ky, ix = off + ox * stride + kx;
-                            if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) continue;
-                            const float v = x[iy * in.w + ix];
-                            // Strictly greater: the first maximum in scan order wins a tie.
-                            if (winner < 0 || v > best) winner = iy * in.w + ix;
-                            best = std::max(best, v);
-                        }
-                    y[oy * out.w + ox] = best;
-                    if (argmax_all) argmax_all[out_plane + oy * out.w + ox] = float(winner);
+        const float* x = x_all + size_t(plane) * in.h * in.w;
+        const size_t out_plane = size_t(plane) * out.h * out.w;
+        float* y = y_all + out_plane;
+        float* arg = argmax_all ? argmax_all + out_plane : nullptr;
+        // One output, bounds-checked. Strictly greater: the first maximum in scan order
+        // wins a tie (and a NaN never wins), as darknet's loop does.
+        auto checked = [&](int oy, int ox) {
+            float best = -FLT_MAX;
+            int winner = -1;
+            for (int ky = 0; ky < size; ++ky)
+                for (int kx = 0; kx < size; ++kx) {
+                    const int iy = off + oy * stride + ky, ix = off + ox * stride + kx;
+                    if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) continue;
+                    const float v = x[iy * in.w + ix];
+                    if (winner < 0 || v > best) winner = iy * in.w + ix;
+                    best = std::max(best, v);
                 }
+            y[oy * out.w + ox] = best;
+            if (arg) arg[oy * out.w + ox] = float(winner);
+        };
+        for (int oy = 0; oy < out.h; ++oy) {
+            if (oy < oy_lo || oy >= oy_hi) {
+                for (int ox = 0; ox < out.w; ++ox) checked(oy, ox);
+                continue;
+            }
+            for (int ox = 0; ox < ox_lo; ++ox) checked(oy, ox);
+            const int iy0 = off + oy * stride;
+            for (int ox = ox_lo; ox < ox_hi; ++ox) {
+                const int ix0 = off + ox * stride;
+                // Starting from the window's first element as the winner gives the same
+                // result as `checked` (it wins there unless a later value is greater), and
+                // lets the compares compile to selects: the winner is a coin toss on real
+                // activations, so a branch per element mispredicts half the time.
+                float best = -FLT_MAX;
+                int winner = iy0 * in.w + ix0;
+                for (int ky = 0; ky < size; ++ky)
+                    for (int kx = 0; kx < size; ++kx) {
+                        const int at = (iy0 + ky) * in.w + ix0 + kx;
+                        const float v = x[at];
+                        const bool greater = v > best;
+                        winner = greater ? at : winner;
+                        best = greater ? v : best;
+                    }
+                y[oy * out.w + ox] = best;
+                if (arg) arg[oy * out.w + ox] = float(winner);
+            }
+            for (int ox = ox_hi; ox < out.w; ++ox) checked(oy, ox);
         }
+    }
 }
 
 void MaxpoolLayer::forward_reference(std::span<const float* const> inputs, float* output, int batch) const {
