@@ -104,6 +104,32 @@ TEST(Sgd, MatchesDarknetsUpdate) {
     EXPECT_NEAR((*blobs[0].data)[0], 0.995f - 0.025f * 0.9f * 0.2f, 1e-6);
 }
 
+TEST(Adam, MatchesDarknetsAdamUpdateWithBiasCorrection) {
+    Network net = test::net_from("[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=leaky\n", 1, 1, 1);
+    net.params().adam = true;  // as [net] adam=1 with darknet's default B1, B2, eps
+    auto blobs = net.layer(0).trainable_blobs();  // biases(2), scales(2), weights(2)
+    *blobs[0].data = {1, 2};
+    *blobs[1].data = {1, 1};
+    *blobs[2].data = {0.5f, -0.5f};
+    Optimizer opt(net);
+    ASSERT_TRUE(opt.adam());
+    EXPECT_EQ(opt.total_floats(), 12u) << "first and second moments";
+    const float lr = 0.01f, decay = 0.01f, b1 = .9f, b2 = .999f, eps = 1e-7f;
+    const int B = 4;
+    std::vector<LayerGradients> g{{0, {0.2f, 0.4f, 0, 0, 1, 1}}};
+    opt.step(g, lr, .9f, decay, B, 0);
+    // Step 1: the bias-corrected moments are u and u^2, so each parameter moves by lr * sign(u).
+    const float u = 1 + decay * B * 0.5f;
+    EXPECT_NEAR((*blobs[2].data)[0], 0.5f - lr * u / (std::fabs(u) + eps), 1e-6);
+    EXPECT_NEAR((*blobs[0].data)[0], 1 - lr, 1e-6);
+    EXPECT_NEAR((*blobs[1].data)[0], 1.f, 1e-7) << "a zero gradient does not move a parameter";
+    // Step 2 (t = 2) with a zero gradient on a bias: m = b1 * (1 - b1) * 0.2, s = b2 * (1 - b2) * 0.04.
+    std::vector<LayerGradients> z{{0, std::vector<float>(6, 0.f)}};
+    opt.step(z, lr, .9f, decay, B, 1);
+    const double m = b1 * (1 - b1) * 0.2 / (1 - b1 * b1), sq = b2 * (1 - b2) * 0.04 / (1 - b2 * b2);
+    EXPECT_NEAR((*blobs[0].data)[0], 1 - lr - lr * m / (std::sqrt(sq) + eps), 1e-6);
+}
+
 TEST(AtomicFile, ReplacesOnlyOnCommit) {
     test::TempDir dir;
     const std::string path = dir.file("a.bin");
