@@ -104,7 +104,7 @@ Action add_crops_subcommand(CLI::App& parent) {
 Action add_synth_subcommand(CLI::App& parent) {
     struct Opts {
         SyntheticOptions synth;
-        std::string layout = "voc";
+        std::string layout = "voc", colours = "per-class";
         bool quiet = false;
     };
     auto o = std::make_shared<Opts>();
@@ -128,10 +128,14 @@ Action add_synth_subcommand(CLI::App& parent) {
                     "smallest object (longer box side) as a fraction of the image's shorter side")
         ->check(CLI::Range(0.02, 1.0));
     sub->add_option("--max-size", o->synth.max_object_size, "largest object, likewise")->check(CLI::Range(0.02, 1.0));
+    sub->add_option("--colours", o->colours, "per-class (each class its own hue family) or random (any colour: only "
+                                             "shape and texture tell the classes apart)")
+        ->check(CLI::IsMember({"per-class", "random"}));
     sub->add_flag("--overwrite", o->synth.overwrite, "replace a synthetic set written there before");
     sub->add_flag("--quiet", o->quiet, "no progress line");
     return [o] {
         o->synth.layout = o->layout == "darknet" ? SyntheticLayout::darknet : SyntheticLayout::voc;
+        o->synth.palette = o->colours == "random" ? SyntheticPalette::random : SyntheticPalette::per_class;
         int last_percent = -1;
         const SyntheticReport r = write_synthetic_dataset(o->synth, [&](int done, int total) {
             const int percent = 100 * done / total;

@@ -53,6 +53,15 @@ private:
 
 double luminance(const cv::Vec3b& c) { return 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]; }
 
+// A colour of hue `hue` (degrees) ± `spread`, saturation and value drawn from [lo, hi].
+cv::Vec3b colour_of_hue(Random& rng, double hue, double spread, double v_lo, double v_hi) {
+    double h = std::fmod(hue + rng.uniform(-spread, spread) + 360.0, 360.0);
+    cv::Mat hsv(1, 1, CV_32FC3, cv::Scalar(h, rng.uniform(0.55, 1.0), rng.uniform(v_lo, v_hi))), bgr;
+    cv::cvtColor(hsv, bgr, cv::COLOR_HSV2BGR);
+    const cv::Vec3f c = bgr.at<cv::Vec3f>(0, 0);
+    return {cv::saturate_cast<uchar>(c[0] * 255), cv::saturate_cast<uchar>(c[1] * 255), cv::saturate_cast<uchar>(c[2] * 255)};
+}
+
 // A colour whose luminance differs from `other` by at least `contrast`.
 cv::Vec3b contrasting_colour(Random& rng, double other, double contrast) {
     cv::Vec3b c = rng.colour();
@@ -215,7 +224,8 @@ void draw_background(cv::Mat& img, Random& rng) {
         const int vertices = rng.integer(7, 12);
         std::vector<cv::Point> poly;
         for (int v = 0; v < vertices; ++v) {
-            const double a = 2 * std::numbers::pi * (v + rng.uniform(-0.3, 0.3)) / vertices, r = radius * rng.uniform(0.4, 1.0);
+            // Rounded, not spiky: clutter should not pass for a star.
+            const double a = 2 * std::numbers::pi * (v + rng.uniform(-0.3, 0.3)) / vertices, r = radius * rng.uniform(0.75, 1.0);
             poly.emplace_back(int(centre.x + r * std::cos(a)), int(centre.y + r * std::sin(a)));
         }
         cv::fillPoly(img, std::vector<std::vector<cv::Point>>{poly}, cv::Scalar(rng.colour()), cv::LINE_AA);
@@ -241,7 +251,10 @@ void draw_object(cv::Mat& img, const PlacedObject& o) {
 void add_noise(cv::Mat& img, Random& rng) {
     if (rng.chance(0.3)) cv::GaussianBlur(img, img, cv::Size(3, 3), rng.uniform(0.3, 1.0));
     cv::Mat noise(img.size(), CV_16SC3);
-    cv::randn(noise, 0, rng.uniform(2, 12));
+    // Seeded from the image's own generator (cv::randn would use OpenCV's global one).
+    cv::RNG pixel_rng(rng.engine()());
+    const double sigma = rng.uniform(2, 12);
+    pixel_rng.fill(noise, cv::RNG::NORMAL, 0, sigma);
     cv::Mat wide;
     img.convertTo(wide, CV_16SC3);
     wide += noise;
@@ -301,8 +314,16 @@ DrawnImage draw(const SyntheticOptions& opt, int index) {
             if (!visible) continue;
             owner = trial;
             const cv::Scalar under = cv::mean(img(o.roi));
-            o.colour_a = contrasting_colour(rng, 0.114 * under[0] + 0.587 * under[1] + 0.299 * under[2], 50);
-            o.colour_b = contrasting_colour(rng, luminance(o.colour_a), 70);
+            if (opt.palette == SyntheticPalette::per_class) {
+                // The class's own hue family: a bright and a dark shade, for the texture's two colours.
+                const double hue = 360.0 * o.shape / int(kClassCount);
+                o.colour_a = colour_of_hue(rng, hue, 15, 0.75, 1.0);
+                o.colour_b = colour_of_hue(rng, hue, 15, 0.15, 0.4);
+                if (rng.chance(0.5)) std::swap(o.colour_a, o.colour_b);
+            } else {
+                o.colour_a = contrasting_colour(rng, 0.114 * under[0] + 0.587 * under[1] + 0.299 * under[2], 50);
+                o.colour_b = contrasting_colour(rng, luminance(o.colour_a), 70);
+            }
             objects.push_back(std::move(o));
             break;
         }

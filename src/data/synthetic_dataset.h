@@ -1,10 +1,11 @@
 // A labelled detection dataset that yolo9k draws itself, so a fresh clone can train and
 // evaluate a real detector with no download and no shared data (the demo's main job).
 //
-// Five classes, each a distinct shape with a distinct texture; colours are random for every
-// class, so colour alone never tells them apart:
+// Five classes, each a distinct shape with a distinct texture:
 //   disc (concentric rings), square (stripes), triangle (checkerboard),
 //   star (speckled), cross (dots).
+// Colours: by default each class has its own hue family (see SyntheticPalette); with
+// SyntheticPalette::random any class takes any colour, so only shape and texture tell them apart.
 // Each object gets a random size (small to large), aspect ratio, rotation and colour pair;
 // objects overlap and occlude each other and may be cut by the image border. Backgrounds
 // are gradients with low-frequency noise, random lines, outlines and filled distractor
@@ -34,11 +35,21 @@ enum class SyntheticLayout {
     darknet,  // images/<split>/*.jpg, labels/<split>/*.txt, <split>.txt lists, synth.data
 };
 
+enum class SyntheticPalette {
+    // Each class has its own hue family (a bright and a dark shade of it), as real classes
+    // often have typical colours; shape and texture still differ, and clutter of every hue
+    // surrounds the objects. A detector trained from scratch learns this in minutes.
+    per_class,
+    // Any colour for any class: only shape and texture tell the classes apart (a harder set).
+    random,
+};
+
 struct SyntheticOptions {
     std::string out;  // output folder (created)
     int images = 1000;  // over all splits
     uint64_t seed = 1;
     SyntheticLayout layout = SyntheticLayout::voc;
+    SyntheticPalette palette = SyntheticPalette::per_class;
     // Fractions of the images in the validation and test splits; the rest is train.
     float valid_fraction = 0.1f, test_fraction = 0.2f;
     // Image sizes, drawn per image in [min, max] pixels.

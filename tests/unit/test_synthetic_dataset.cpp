@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
 #include "data/dataset.h"
@@ -75,6 +77,43 @@ TEST(SyntheticDataset, ImagesHoldEveryClassAtManyScalesInsideTheImage) {
     EXPECT_EQ(classes.size(), synthetic_class_names().size());
     EXPECT_LT(smallest, 0.2f) << "small objects";
     EXPECT_GT(largest, 0.45f) << "large objects";
+}
+
+// The hue (degrees) of the mean colour of a 5x5 patch at a box's centre.
+double centre_hue(const SyntheticImage& img, const TruthBox& b) {
+    const int cx = std::clamp(int(b.x * img.width), 2, img.width - 3), cy = std::clamp(int(b.y * img.height), 2, img.height - 3);
+    double sum[3] = {0, 0, 0};
+    for (int y = cy - 2; y <= cy + 2; ++y)
+        for (int x = cx - 2; x <= cx + 2; ++x)
+            for (int k = 0; k < 3; ++k) sum[k] += img.bgr[(size_t(y) * img.width + x) * 3 + k] / 25.0;
+    cv::Mat bgr(1, 1, CV_32FC3, cv::Scalar(sum[0] / 255, sum[1] / 255, sum[2] / 255)), hsv;
+    cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
+    return hsv.at<cv::Vec3f>(0, 0)[0];
+}
+
+// Share of visible boxes whose centre colour lies within 40 degrees of their class's hue.
+double share_in_class_hue(SyntheticPalette palette) {
+    SyntheticOptions o = small_set("");
+    o.palette = palette;
+    const double classes = double(synthetic_class_names().size());
+    size_t near = 0, total = 0;
+    for (int i = 0; i < 60; ++i) {
+        const SyntheticImage img = draw_synthetic_image(o, i);
+        for (const TruthBox& b : img.boxes) {
+            if (b.difficult) continue;
+            const double d = std::fabs(centre_hue(img, b) - 360.0 * b.class_id / classes);
+            near += std::min(d, 360 - d) < 40;
+            ++total;
+        }
+    }
+    return total ? double(near) / total : 0;
+}
+
+TEST(SyntheticDataset, PerClassPaletteGivesEachClassItsHueRandomPaletteDoesNot) {
+    const double per_class = share_in_class_hue(SyntheticPalette::per_class);
+    const double random = share_in_class_hue(SyntheticPalette::random);
+    EXPECT_GT(per_class, 0.7) << "per-class hues";
+    EXPECT_LT(random, 0.45) << "random colours (chance: about 0.22)";
 }
 
 TEST(SyntheticDataset, VocLayoutLoadsBackWithTheDrawnBoxes) {
