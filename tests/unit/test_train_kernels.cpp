@@ -270,7 +270,9 @@ const auto kConvTrainCases =
                       ConvTrainCase{"k3_s1_p0", 6, 8, 7, 4, 3, 1, 0, true, "relu", 3},
                       ConvTrainCase{"k3_s2_p0_batch3", 5, 10, 13, 7, 3, 2, 0, false, "logistic", 3},
                       ConvTrainCase{"wide_blocked", 32, 7, 5, 48, 3, 1, 1, true, "leaky", 2},
-                      ConvTrainCase{"odd_channels_1x1", 19, 5, 6, 17, 1, 1, 0, true, "leaky", 3});
+                      ConvTrainCase{"odd_channels_1x1", 19, 5, 6, 17, 1, 1, 0, true, "leaky", 3},
+                      // rows longer than the batch-norm passes' 64-column tiles, 8 of 16 lanes used
+                      ConvTrainCase{"rows_over_one_tile", 3, 4, 150, 8, 3, 1, 1, true, "leaky", 2});
 const auto kCaseName = [](const auto& info) { return std::string(info.param.name); };
 INSTANTIATE_TEST_SUITE_P(ConvTrain, ConvTrainKernelVsOracle, kConvTrainCases, kCaseName);
 INSTANTIATE_TEST_SUITE_P(ConvTrain, ConvTrainKernelVsReference, kConvTrainCases, kCaseName);

@@ -74,33 +74,55 @@ void for_each_segment(const ChannelBlockedLayout& L, F&& visit) {
         }
 }
 
-// sum of term(i) for i < count in double, four independent chains (latency-bound otherwise).
-template <class Term>
-double sum_over(int64_t count, Term&& term) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        a0 += term(i);
-        a1 += term(i + 1);
-        a2 += term(i + 2);
-        a3 += term(i + 3);
-    }
-    for (; i < count; ++i) a0 += term(i);
-    return (a0 + a1) + (a2 + a3);
+// Calls visit(n, c0, lanes, zt, pt, len) for every tile in parallel over images x channel
+// blocks: image n, channels [c0, c0 + lanes) (one block), one row, columns [w0, w0 + len).
+// Element (w, l) of the tile is z[zt + w*sw + l] in the blocked layout (lanes are adjacent)
+// and p[pt + l*h*w + w] in plain NCHW. Loops with the lane innermost run over contiguous
+// memory on the blocked side, one vector per column: the statistics passes use them.
+template <class F>
+void for_each_tile(const ChannelBlockedLayout& L, F&& visit) {
+    const int64_t blocks = (L.c + L.block - 1) / L.block;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < L.n; ++n)
+        for (int64_t cb = 0; cb < blocks; ++cb) {
+            const int64_t c0 = cb * L.block, lanes = std::min(L.block, L.c - c0);
+            for (int64_t h = 0; h < L.h; ++h)
+                for (int64_t w0 = 0; w0 < L.w; w0 += kTileW)
+                    visit(n, c0, lanes, n * L.sn + cb * L.sc + h * L.sh + w0 * L.sw, ((n * L.c + c0) * L.h + h) * L.w + w0,
+                          std::min(kTileW, L.w - w0));
+        }
 }
 
-// Per-channel sums over n, h, w of K terms: row_sums(c, zseg, pseg, len, double* sums)
-// adds one row segment's K sums; images are summed separately (in parallel), then in order.
-template <int K, class RowSums>
-std::vector<double> channel_sums(const ChannelBlockedLayout& L, RowSums&& row_sums) {
+// The largest block ChannelBlockedLayout accepts: the size of the per-tile lane buffers.
+constexpr int64_t kMaxLanes = 64;
+
+// Per-channel sums over n, h, w of K terms: tile_sums(n, c0, lanes, zt, pt, len, float* acc)
+// adds one tile's sums to acc[k * kMaxLanes + lane] (float: at most kTileW terms each); each
+// tile's float sums are then added in double, per image (in parallel), and the images in order.
+template <int K, class TileSums>
+std::vector<double> channel_sums(const ChannelBlockedLayout& L, TileSums&& tile_sums) {
     std::vector<double> per_image(size_t(L.n * L.c * K), 0.0);
-    for_each_segment(L, [&](int64_t n, int64_t c, int64_t zseg, int64_t pseg, int64_t len) {
-        row_sums(c, zseg, pseg, len, &per_image[size_t((n * L.c + c) * K)]);
+    for_each_tile(L, [&](int64_t n, int64_t c0, int64_t lanes, int64_t zt, int64_t pt, int64_t len) {
+        float acc[K * kMaxLanes] = {};
+        tile_sums(c0, lanes, zt, pt, len, acc);
+        double* out = &per_image[size_t((n * L.c + c0) * K)];
+        for (int64_t l = 0; l < lanes; ++l)
+            for (int k = 0; k < K; ++k) out[l * K + k] += acc[k * kMaxLanes + l];
     });
     std::vector<double> sums(size_t(L.c * K), 0.0);
     for (int64_t n = 0; n < L.n; ++n)
         for (size_t i = 0; i < sums.size(); ++i) sums[i] += per_image[size_t(n * L.c * K) + i];
     return sums;
+}
+
+// The activation's input gradient u = dy * act'(y) of a tile, transposed from the plain rows
+// into u[w * kMaxLanes + l] so the blocked-side loops read it lane-contiguously.
+template <Activation A>
+void tile_input_gradient(const ChannelBlockedLayout& L, const float* y, const float* dy, int64_t lanes, int64_t pt,
+                         int64_t len, float* u) {
+    const int64_t plane = L.h * L.w;
+    for (int64_t l = 0; l < lanes; ++l)
+        for (int64_t w = 0; w < len; ++w) u[w * kMaxLanes + l] = dy[pt + l * plane + w] * slope_from_output<A>(y[pt + l * plane + w]);
 }
 
 std::vector<float> inverse_std(const float* variance, int64_t channels, float eps) {
@@ -133,16 +155,17 @@ void batch_norm_activation_forward(const ChannelBlockedLayout& L, const float* z
     const double count = double(L.n * L.h * L.w);
     // Two passes (mean, then squared deviations) rather than E[z^2] - E[z]^2, which
     // cancels badly when the mean is large against the spread.
-    const auto sum = channel_sums<1>(L, [&](int64_t, int64_t zrow, int64_t, int64_t len, double* out) {
-        *out += sum_over(len, [&](int64_t w) { return double(z[zrow + w * L.sw]); });
+    const auto sum = channel_sums<1>(L, [&](int64_t, int64_t lanes, int64_t zt, int64_t, int64_t len, float* acc) {
+        for (int64_t w = 0; w < len; ++w)
+            for (int64_t l = 0; l < lanes; ++l) acc[l] += z[zt + w * L.sw + l];
     });
     for (int64_t c = 0; c < L.c; ++c) mean[c] = float(sum[size_t(c)] / count);
-    const auto squares = channel_sums<1>(L, [&](int64_t c, int64_t zrow, int64_t, int64_t len, double* out) {
-        const double m = mean[c];
-        *out += sum_over(len, [&](int64_t w) {
-            const double d = double(z[zrow + w * L.sw]) - m;
-            return d * d;
-        });
+    const auto squares = channel_sums<1>(L, [&](int64_t c0, int64_t lanes, int64_t zt, int64_t, int64_t len, float* acc) {
+        for (int64_t w = 0; w < len; ++w)
+            for (int64_t l = 0; l < lanes; ++l) {
+                const float d = z[zt + w * L.sw + l] - mean[c0 + l];
+                acc[l] += d * d;
+            }
     });
     for (int64_t c = 0; c < L.c; ++c) variance[c] = float(squares[size_t(c)] / count);
 
@@ -170,12 +193,15 @@ void batch_norm_activation_backward(const ChannelBlockedLayout& L, const float* 
     with_activation(act, [&](auto a) {
         constexpr Activation A = decltype(a)::value;
         // u = dLoss/d(normalised * scale + bias); x_hat = (z - mean) / std
-        const auto sums = channel_sums<2>(L, [&](int64_t c, int64_t zrow, int64_t prow, int64_t len, double* out) {
-            const float m = mean[c], is = inv_std[size_t(c)];
-            auto u = [&](int64_t w) { return dy[prow + w] * slope_from_output<A>(y[prow + w]); };
-            // two sweeps of the segment: the second reads it from L1
-            out[0] += sum_over(len, [&](int64_t w) { return double(u(w)); });
-            out[1] += sum_over(len, [&](int64_t w) { return double(u(w) * ((z[zrow + w * L.sw] - m) * is)); });
+        const auto sums = channel_sums<2>(L, [&](int64_t c0, int64_t lanes, int64_t zt, int64_t pt, int64_t len, float* acc) {
+            float u[kTileW * kMaxLanes];
+            tile_input_gradient<A>(L, y, dy, lanes, pt, len, u);
+            for (int64_t w = 0; w < len; ++w)
+                for (int64_t l = 0; l < lanes; ++l) {
+                    const float uw = u[w * kMaxLanes + l];
+                    acc[l] += uw;
+                    acc[kMaxLanes + l] += uw * ((z[zt + w * L.sw + l] - mean[c0 + l]) * inv_std[size_t(c0 + l)]);
+                }
         });
         // dz = scale / std * (u - mean(u) - x_hat * mean(u * x_hat))
         std::vector<float> k(size_t(L.c)), mean_u(size_t(L.c)), mean_u_xhat(size_t(L.c));
@@ -187,14 +213,16 @@ void batch_norm_activation_backward(const ChannelBlockedLayout& L, const float* 
             mean_u[size_t(c)] = float(sum_u / count);
             mean_u_xhat[size_t(c)] = float(sum_u_xhat / count);
         }
-        for_each_segment(L, [&](int64_t, int64_t c, int64_t zrow, int64_t prow, int64_t len) {
-            const float m = mean[c], is = inv_std[size_t(c)], kc = k[size_t(c)], mu = mean_u[size_t(c)],
-                        mux = mean_u_xhat[size_t(c)];
-            for (int64_t w = 0; w < len; ++w) {
-                const float u = dy[prow + w] * slope_from_output<A>(y[prow + w]);
-                const float x_hat = (z[zrow + w * L.sw] - m) * is;
-                dz[zrow + w * L.sw] = kc * (u - mu - x_hat * mux);
-            }
+        for_each_tile(L, [&](int64_t, int64_t c0, int64_t lanes, int64_t zt, int64_t pt, int64_t len) {
+            float u[kTileW * kMaxLanes];
+            tile_input_gradient<A>(L, y, dy, lanes, pt, len, u);
+            const float *m = mean + c0, *is = inv_std.data() + c0, *kc = k.data() + c0, *mu = mean_u.data() + c0,
+                        *mux = mean_u_xhat.data() + c0;
+            for (int64_t w = 0; w < len; ++w)
+                for (int64_t l = 0; l < lanes; ++l) {
+                    const float x_hat = (z[zt + w * L.sw + l] - m[l]) * is[l];
+                    dz[zt + w * L.sw + l] = kc[l] * (u[w * kMaxLanes + l] - mu[l] - x_hat * mux[l]);
+                }
         });
     });
 }
