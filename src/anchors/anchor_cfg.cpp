@@ -8,17 +8,14 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/file_read.h"
 #include "parse/cfg.h"
 
 namespace yolo9k {
 namespace {
 
 std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(path + ": cannot open cfg file (no such file or not readable)");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return read_text_file_bounded(path, "cfg file");
 }
 
 const CfgSection& only_region(const CfgFile& cfg, size_t* index) {
@@ -52,8 +49,15 @@ int region_int(const CfgFile& cfg, const CfgSection& s, const char* key, int fal
 std::string format_anchors(const std::vector<BoxSize>& anchors) {
     std::string out;
     char buf[64];
+    // Two decimals as darknet's cfgs write them, with more digits for sizes under 0.01 cells so
+    // that a positive anchor never prints as 0 (which the [region] parser rightly rejects).
+    auto number = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, v >= 0.01 || v <= 0 ? "%.2f" : "%.3g", v);
+        return std::string(b);
+    };
     for (size_t i = 0; i < anchors.size(); ++i) {
-        std::snprintf(buf, sizeof buf, "%s%.2f,%.2f", i ? ",  " : "", anchors[i].w, anchors[i].h);
+        std::snprintf(buf, sizeof buf, "%s%s,%s", i ? ",  " : "", number(anchors[i].w).c_str(), number(anchors[i].h).c_str());
         out += buf;
     }
     return out;

@@ -69,6 +69,11 @@ double grid_cells(int network_size, int stride) {
     if (network_size <= 0 || stride <= 0)
         throw Error("network size and stride must be positive, got " + std::to_string(network_size) + " and " +
                     std::to_string(stride));
+    // The region layer's grid is size/stride cells: a stride that does not divide the size, or
+    // exceeds it, describes no network the cfg could hold.
+    if (stride > network_size || network_size % stride != 0)
+        throw Error("stride " + std::to_string(stride) + " does not divide the network size " +
+                    std::to_string(network_size) + " into whole grid cells (YOLOv2: 416 / 32 = 13)");
     return double(network_size) / double(stride);
 }
 

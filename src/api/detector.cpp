@@ -2,11 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <optional>
 
 #include "backend/executor.h"
 #include "core/error.h"
+#include "core/file_read.h"
 #include "detect/letterbox.h"
 #include "detect/region_decode.h"
 #include "layer/region.h"
@@ -15,8 +17,7 @@
 namespace yolo9k {
 
 std::vector<std::string> read_names_file(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw Error(path + ": cannot open names file (no such file or not readable)");
+    std::istringstream f(read_text_file_bounded(path, "names file"));
     std::vector<std::string> names;
     std::string line;
     while (std::getline(f, line)) {
@@ -53,6 +54,7 @@ struct Detector::Impl {
     void init(std::function<void(int)> on_layer_ready) {
         const DetectorOptions& o = options;
         const std::string source = o.cfg.empty() ? std::string("the network") : o.cfg;
+        net->require_rgb_input();
         const auto* head = dynamic_cast<const RegionLayer*>(&net->layer(net->output_layer()));
         if (!head)
             throw Error(source + ": the last layer is [" + std::string(net->layer(net->output_layer()).type()) +

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "network/network.h"
 
 namespace yolo9k {
@@ -62,6 +63,7 @@ TrainExecutor::TrainExecutor(Network& net, const std::string& backend, const Tra
         throw Error("unknown training backend '" + backend_ + "'; expected onednn or reference");
     if (batch_ < 1) throw Error("training batch must be at least 1, got " + std::to_string(batch_));
     if (net.weights_released()) throw Error("cannot train: the network's host weights were released");
+    if (threads_ != 0) check_thread_count(threads_, "--threads");
     if (threads_ > 0) omp_set_num_threads(threads_);
     head_ = net_.output_layer();
     if (net_.layer(head_).sources().size() != 1)

@@ -27,6 +27,7 @@ Classifier::~Classifier() = default;
 Classifier::Classifier(Classifier&&) noexcept = default;
 
 void Classifier::init(const std::string& backend, int threads) {
+    net_->require_rgb_input();
     if (!dynamic_cast<const SoftmaxLayer*>(&net_->layer(net_->output_layer())))
         throw Error(net_->cfg_path() + ": not a classifier: the output layer is [" +
                     std::string(net_->layer(net_->output_layer()).type()) + "], expected [softmax]");

@@ -16,6 +16,7 @@
 #include "anchors/iou_plot.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "data/dataset.h"
 
 namespace yolo9k::cli {
@@ -216,7 +217,7 @@ Action add_anchors_command(CLI::App& app) {
                                     format_anchors(given) + "\"\n";
         }
 
-        if (!o->json.empty()) write_text(o->json, json.dump(2) + "\n");
+        if (!o->json.empty()) write_text(o->json, dump_json(json, 2) + "\n");
         if (!o->csv.empty()) write_text(o->csv, csv);
         return kExitOk;
     };

@@ -12,7 +12,10 @@
 
 #include "backend/executor.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "core/atomic_file.h"
+#include "core/json_read.h"
+#include "core/limits.h"
 #include "core/error.h"
 #include "perf/train_bench.h"
 #include "eval/evaluate.h"
@@ -120,12 +123,17 @@ Action add_bench_command(CLI::App& app) {
         ->check(CLI::ExistingFile);
     sub->add_option("--weights", o->weights, "weights for a single --cfg; default: random weights (speed does not depend on them)")
         ->check(CLI::ExistingFile);
-    sub->add_option("--batch", o->batches, "batch sizes")->delimiter(',');
-    sub->add_option("--sizes", o->sizes, "input sizes, e.g. 288,352,416,480,544; default: the cfg's")->delimiter(',');
-    sub->add_option("--threads", o->threads, "threads for yolo9k and OpenCV dnn (darknet is single-threaded); 0: all cores");
-    sub->add_option("--iterations", o->iterations, "timed runs per measurement (median reported)");
+    sub->add_option("--batch", o->batches, "batch sizes")->delimiter(',')->check(CLI::Range(1, 1024));
+    sub->add_option("--sizes", o->sizes, "input sizes, e.g. 288,352,416,480,544; default: the cfg's")
+        ->delimiter(',')
+        ->check(input_side());
+    sub->add_option("--threads", o->threads, "threads for yolo9k and OpenCV dnn (darknet is single-threaded); 0: all cores")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--iterations", o->iterations, "timed runs per measurement (median reported)")
+        ->check(CLI::Range(1, 100000));
     sub->add_option("--baselines", o->baselines, "engines to compare: opencv-dnn, darknet, or none")->delimiter(',');
-    sub->add_option("--darknet-budget", o->darknet_budget_s, "seconds of darknet timing per case (it is slow)");
+    sub->add_option("--darknet-budget", o->darknet_budget_s, "seconds of darknet timing per case (it is slow)")
+        ->check(finite_positive());
     sub->add_option("--image", o->image, "JPEG for the end-to-end detect timing; default: darknet's dog.jpg");
     sub->add_option("--json", o->json, "also write the results as JSON");
     sub->add_option("--data", o->data_file, "also measure mAP@.5 per size on this .data file's valid list")
@@ -146,6 +154,7 @@ Action add_bench_command(CLI::App& app) {
         std::vector<std::string> engines;
         for (const auto& b : o->baselines)
             if (b != "none") engines.push_back(b);
+        if (o->threads > 0) check_thread_count(o->threads, "--threads");
         const int threads = o->threads > 0 ? o->threads : default_thread_count();
 
         const bool with_map = !o->data_file.empty() || !o->dataset.empty();
@@ -194,7 +203,7 @@ Action add_bench_command(CLI::App& app) {
                                         {"conv_gflops", r.gflops}, {"fraction_of_peak", pct / 100}});
                     }
             report["training"] = rows;
-            if (!o->json.empty()) write_file_atomically(o->json, report.dump(2) + "\n");
+            if (!o->json.empty()) write_file_atomically(o->json, dump_json(report, 2) + "\n");
             return kExitOk;
         }
 
@@ -304,6 +313,7 @@ Action add_bench_command(CLI::App& app) {
                     const eval::EvalResult r = eval::evaluate(det, eval_set);
                     std::printf("  mAP@.5 on %d images: %.1f (VOC07 11-point %.1f)\n", r.images, 100 * r.map_voc,
                                 100 * r.map_voc07);
+                    if (!r.skipped.empty()) std::printf("  %s\n", eval::describe_skipped(r.skipped).c_str());
                     table.push_back({cfg, in.w, fps, r.map_voc, r.map_voc07});
                     report["accuracy"].push_back({{"cfg", cfg}, {"size", in.w}, {"fps", fps}, {"map50", r.map_voc},
                                                   {"map50_voc07", r.map_voc07}, {"map_coco", r.map_coco}});
@@ -319,7 +329,7 @@ Action add_bench_command(CLI::App& app) {
         if (!o->json.empty()) {
             std::ofstream f(o->json);
             if (!f) throw Error(o->json + ": cannot write");
-            f << report.dump(2) << "\n";
+            f << dump_json(report, 2) << "\n";
         }
         return kExitOk;
     };

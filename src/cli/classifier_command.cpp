@@ -10,8 +10,10 @@
 
 #include "classify/classifier.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/training_options.h"
 #include "core/atomic_file.h"
+#include "core/json_read.h"
 #include "core/error.h"
 #include "data/classification_dataset.h"
 #include "io/image_reader.h"
@@ -42,10 +44,12 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
     sub->add_option("--valid", o->valid, "validation set (default: the .data's valid, or DIR/valid)");
     add_run_setup_options(*sub, *o, "network .cfg (e.g. darknet19.cfg, darknet19_448.cfg, tiny.cfg)",
                           "initial weights: pretrained (e.g. darknet19 224 for the 448 fine-tune) or partial");
-    sub->add_option("--size", o->size, "input side (default: the cfg's width); min_crop/max_crop scale with it");
+    sub->add_option("--size", o->size, "input side (default: the cfg's width); min_crop/max_crop scale with it")
+        ->check(CLI::Range(8, 8192));
     sub->add_flag("!--no-augment", o->augment, "no crop/flip/HSV augmentation (centre crop only)");
-    sub->add_option("--valid-every", o->valid_every, "top-1/top-k on the validation set every N steps; keeps <name>_best.weights");
-    sub->add_option("--top", o->top, "k of the top-k accuracy (default: the .data's top, else 5)");
+    sub->add_option("--valid-every", o->valid_every, "top-1/top-k on the validation set every N steps; keeps <name>_best.weights")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--top", o->top, "k of the top-k accuracy (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
     add_run_output_options(*sub, *o);
 }
 
@@ -100,7 +104,7 @@ int run_predict(const PredictOptions& o) {
         results.push_back(item);
     }
     std::fflush(stdout);
-    if (!o.json.empty()) write_file_atomically(o.json, results.dump(2) + "\n");
+    if (!o.json.empty()) write_file_atomically(o.json, dump_json(results, 2) + "\n");
     return failed ? kExitFailure : kExitOk;
 }
 
@@ -129,7 +133,7 @@ int run_valid(const ValidOptions& o) {
     if (!o.json.empty()) {
         nlohmann::json j = {{"images", v.metrics.images()}, {"top1", v.metrics.top1()}, {"k", top},
                             {"topk", v.metrics.topk()},     {"per_class", per_class}, {"unreadable", v.unreadable}};
-        write_file_atomically(o.json, j.dump(2) + "\n");
+        write_file_atomically(o.json, dump_json(j, 2) + "\n");
     }
     return v.unreadable.empty() ? kExitOk : kExitFailure;
 }
@@ -151,9 +155,9 @@ Action add_classifier_command(CLI::App& app) {
     p->add_option("--weights", pred->weights, "trained .weights")->required()->check(CLI::ExistingFile);
     p->add_option("--names,--labels", pred->names, "class names, one a line")->check(CLI::ExistingFile);
     p->add_option("--data", pred->data, "classification .data (its labels and top)")->check(CLI::ExistingFile);
-    p->add_option("--top", pred->top, "how many classes to show (default: the .data's top, else 5)");
-    p->add_option("--size", pred->size, "input side (default: the cfg's)");
-    p->add_option("--threads", pred->threads, "compute threads (default: all cores)");
+    p->add_option("--top", pred->top, "how many classes to show (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
+    p->add_option("--size", pred->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
+    p->add_option("--threads", pred->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     p->add_option("--json", pred->json, "write [{file, width, height, predictions: [{class_id, name, score}]}]");
     p->add_option("inputs", pred->inputs, "images, folders or list files")->required();
 
@@ -167,18 +171,15 @@ Action add_classifier_command(CLI::App& app) {
     v->add_option("--labels", val->labels, "class names (overrides the .data's labels)")->check(CLI::ExistingFile);
     v->add_option("--cfg", val->cfg, "network .cfg")->required()->check(CLI::ExistingFile);
     v->add_option("--weights", val->weights, "trained .weights")->required()->check(CLI::ExistingFile);
-    v->add_option("--top", val->top, "k of the top-k accuracy (default: the .data's top, else 5)");
-    v->add_option("--size", val->size, "input side (default: the cfg's)");
-    v->add_option("--threads", val->threads, "compute threads (default: all cores)");
+    v->add_option("--top", val->top, "k of the top-k accuracy (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
+    v->add_option("--size", val->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
+    v->add_option("--threads", val->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     v->add_option("--json", val->json, "write {images, top1, k, topk, per_class, unreadable}");
 
     CLI::App* train_sub = cls->get_subcommand("train");
     return [=] {
         if (train_sub->parsed()) {
-            const ClassifierTrainResult r = train_classifier(*train);
-            std::printf("trained %lld iterations in %.1f s (%.1f images/s), avg loss %.4f -> %s\n",
-                        (long long)r.iterations, r.seconds, r.images_per_s, r.final_avg_loss, r.final_weights.c_str());
-            return kExitOk;
+            return run_training(*train, [train] { return TrainingRunResult(train_classifier(*train)); });
         }
         if (p->parsed()) return run_predict(*pred);
         return run_valid(*val);

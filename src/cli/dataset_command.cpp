@@ -5,9 +5,13 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "data/box_crops.h"
 #include "data/dataset.h"
+#include "data/image_check.h"
 #include "data/loader.h"
 #include "data/synthetic_dataset.h"
 #include "perf/stats.h"
@@ -68,7 +72,7 @@ Action add_crops_subcommand(CLI::App& parent) {
     sub->add_option("--train-split", o->train_split, "source split written as OUT/train (VOC split, or train/valid of a .data)");
     sub->add_option("--valid-split", o->valid_split, "source split written as OUT/valid");
     sub->add_option("--context", o->crop.context, "each side grows by this fraction of the box size")
-        ->check(CLI::Range(0.0, 10.0));
+        ->check(finite_range(0.0, 10.0));
     sub->add_flag("--square", o->crop.square, "extend the shorter side to the longer (centred)");
     sub->add_option("--min-size", o->crop.min_size, "skip boxes whose shorter side is below N pixels")
         ->check(CLI::NonNegativeNumber);
@@ -118,16 +122,16 @@ Action add_synth_subcommand(CLI::App& parent) {
                                            "labels/, lists, synth.data)")
         ->check(CLI::IsMember({"voc", "darknet"}));
     sub->add_option("--valid-fraction", o->synth.valid_fraction, "share of images in the validation split")
-        ->check(CLI::Range(0.0, 0.9));
+        ->check(finite_range(0.0, 0.9));
     sub->add_option("--test-fraction", o->synth.test_fraction, "share of images in the test split")
-        ->check(CLI::Range(0.0, 0.9));
+        ->check(finite_range(0.0, 0.9));
     sub->add_option("--min-objects", o->synth.min_objects, "at least this many objects per image (fewer when they do not fit)")
         ->check(CLI::Range(0, 50));
     sub->add_option("--max-objects", o->synth.max_objects, "at most this many objects per image")->check(CLI::Range(1, 50));
     sub->add_option("--min-size", o->synth.min_object_size,
                     "smallest object (longer box side) as a fraction of the image's shorter side")
-        ->check(CLI::Range(0.02, 1.0));
-    sub->add_option("--max-size", o->synth.max_object_size, "largest object, likewise")->check(CLI::Range(0.02, 1.0));
+        ->check(finite_range(0.02, 1.0));
+    sub->add_option("--max-size", o->synth.max_object_size, "largest object, likewise")->check(finite_range(0.02, 1.0));
     sub->add_option("--colours", o->colours, "per-class (each class its own hue family) or random (any colour: only "
                                              "shape and texture tell the classes apart)")
         ->check(CLI::IsMember({"per-class", "random"}));
@@ -166,7 +170,7 @@ Action add_dataset_command(CLI::App& app) {
         std::string split, names;
         int bench_batches = 0, size = 416, batch = 8, threads = 2;
         uint64_t seed = 0;
-        bool no_augment = false;
+        bool no_augment = false, check = false;
         AugmentOptions augment{.hue = .1f, .saturation = 1.5f, .exposure = 1.5f};  // yolov2-voc.cfg's
     };
     auto o = std::make_shared<Opts>();
@@ -181,8 +185,11 @@ Action add_dataset_command(CLI::App& app) {
     sub->add_option("--batch", o->batch, "images per batch")->check(CLI::PositiveNumber);
     sub->add_option("--threads", o->threads, "loader worker threads")->check(CLI::PositiveNumber);
     sub->add_option("--seed", o->seed, "random seed of the loader");
-    sub->add_option("--jitter", o->augment.jitter, "[region] jitter");
+    sub->add_option("--jitter", o->augment.jitter, "[region] jitter")->check(finite_range(0, 0.99));
     sub->add_flag("--no-augment", o->no_augment, "plain letterbox (validation) instead of darknet's augmentation");
+    sub->add_flag("--check", o->check,
+                  "decode every image (with --threads workers) and list the ones training and evaluation would skip; "
+                  "exit 1 if any");
     Action crops_action = add_crops_subcommand(*sub);
     CLI::App* crops = sub->get_subcommand("crops");
     Action synth_action = add_synth_subcommand(*sub);
@@ -199,6 +206,22 @@ Action add_dataset_command(CLI::App& app) {
         if (!o->names.empty()) options.class_names = read_names_file(o->names);
         Dataset dataset = load_datasets(o->paths, options);
         print_summary(dataset);
+        if (o->check) {
+            const bool tty = isatty(2);
+            const std::vector<UnreadableImage> bad =
+                find_unreadable_images(dataset, o->threads, [tty](size_t done, size_t total) {
+                    if (tty) std::cerr << "\rchecked " << done << "/" << total << " images" << (done == total ? "\n" : "") << std::flush;
+                });
+            if (bad.empty()) {
+                std::printf("check: all %zu images decode\n", dataset.images.size());
+            } else {
+                std::printf("check: %zu of %zu images cannot be read; training skips them (each replaced by another "
+                            "image) and evaluation leaves them out:\n",
+                            bad.size(), dataset.images.size());
+                for (const UnreadableImage& b : bad) std::printf("  %s\n", b.why.c_str());
+            }
+            if (!bad.empty()) return kExitFailure;
+        }
         if (o->bench_batches <= 0) return kExitOk;
 
         LoaderOptions lo;

@@ -12,8 +12,11 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/resolve_weights.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "detect/render.h"
 #include "io/image_reader.h"
 #include "io/inputs.h"
@@ -48,13 +51,21 @@ public:
     explicit JsonWriter(const std::string& path) : path_(path) {
         if (path_.empty()) return;
         lines_ = fs::path(path_).extension() == ".jsonl";
-        file_.open(path_ == "-" ? "/dev/stdout" : path_);
-        if (!file_) throw Error(path_ + ": cannot open for writing");
+        if (lines_ || path_ == "-") {
+            file_.open(path_ == "-" ? "/dev/stdout" : path_);
+            if (!file_) throw Error(path_ + ": cannot open for writing");
+        } else {
+            // Written whole at the end (atomically, so a failure never leaves half a file);
+            // a folder that is not there is reported now, before the work.
+            const fs::path dir = fs::path(path_).parent_path();
+            if (!dir.empty() && !fs::is_directory(dir))
+                throw Error(path_ + ": cannot write: the folder " + dir.string() + " does not exist");
+        }
     }
     void add(const ImageDetections& d) {
         if (path_.empty()) return;
         if (lines_) {
-            file_ << to_json(d).dump() << "\n";
+            file_ << dump_json(to_json(d)) << "\n";
             file_.flush();
         } else {
             all_.push_back(d);
@@ -62,8 +73,13 @@ public:
     }
     void finish() {
         if (path_.empty() || lines_) return;
-        file_ << to_json(all_).dump(2) << "\n";
-        if (!file_) throw Error(path_ + ": write failed");
+        const std::string text = dump_json(to_json(all_), 2) + "\n";
+        if (path_ == "-") {
+            file_ << text;
+            if (!file_) throw Error("standard output: write failed");
+        } else {
+            write_file_atomically(path_, text);
+        }
     }
 
 private:
@@ -87,15 +103,15 @@ Action add_detect_command(CLI::App& app) {
                     "class names, one per line (e.g. voc.names); with --weights NAME, default: its darknet names; "
                     "YOLO9000: default the .names beside the tree (9k.names)");
     sub->add_option("--thresh", o->detector.thresh, "score threshold (objectness x class probability)")
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(finite_range(0.0, 1.0));
     sub->add_option("--hier", o->detector.hier,
                     "YOLO9000: descend the WordTree while the running probability stays above this (darknet's -hier)")
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(finite_range(0.0, 1.0));
     sub->add_option("--map", o->detector.map,
                     "YOLO9000: score the classes of a map file (e.g. coco9k.map) instead of the top-down tree class; "
                     "'cfg' uses the [region]'s map=");
-    sub->add_option("--nms", o->detector.nms, "NMS IoU threshold; 0 disables")->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's");
+    sub->add_option("--nms", o->detector.nms, "NMS IoU threshold; 0 disables")->check(finite_range(0.0, 1.0));
+    sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's")->check(input_side());
     sub->add_flag("--stretch", o->stretch, "resize to the input size without keeping the aspect ratio (default: letterbox)");
     sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::PositiveNumber);
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
@@ -104,10 +120,12 @@ Action add_detect_command(CLI::App& app) {
                   "darknet's arithmetic");
     sub->add_option("--winograd-memory", o->detector.winograd_memory_mib,
                     "MiB of extra memory for pre-transformed Winograd weights (fastest on 13x13 layers); -1: no limit")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Range(-1, 1 << 20));
     sub->add_option("--json", o->json, "write detections as JSON (a .jsonl name: one object per line; - for stdout)");
     sub->add_option("--out", o->out_dir, "write annotated images / videos into this directory");
-    sub->add_option("--max-frames", o->max_frames, "stop each video or camera after this many frames (0: all)");
+    sub->add_option("--max-frames", o->max_frames, "stop each video or camera after this many frames (0: all)")
+        ->check(CLI::NonNegativeNumber);
     sub->add_flag("-q,--quiet", o->quiet, "no per-image console lines");
     sub->add_option("inputs", o->inputs, "images, directories, list files (.txt/.list), videos, or cam:N")->required();
     return [o] {

@@ -11,8 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/resolve_weights.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "data/dataset.h"
 #include "eval/evaluate.h"
 #include "eval/pr_plot.h"
@@ -48,9 +51,9 @@ Action add_eval_command(CLI::App& app) {
         ->check(CLI::ExistingFile);
     sub->add_option("--weights", o->detector.weights,
                     "darknet .weights for --cfg, or a name from `yolo9k weights list` (e.g. yolov2-voc)");
-    sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's");
-    sub->add_option("--thresh", o->detector.thresh, "score threshold (darknet's valid uses .005)")->check(CLI::Range(0.0, 1.0));
-    sub->add_option("--nms", o->detector.nms, "NMS IoU threshold")->check(CLI::Range(0.0, 1.0));
+    sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's")->check(input_side());
+    sub->add_option("--thresh", o->detector.thresh, "score threshold (darknet's valid uses .005)")->check(finite_range(0.0, 1.0));
+    sub->add_option("--nms", o->detector.nms, "NMS IoU threshold")->check(finite_range(0.0, 1.0));
     sub->add_flag("--stretch", o->stretch, "resize without keeping the aspect ratio (default: letterbox)");
     sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::PositiveNumber);
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
@@ -67,6 +70,7 @@ Action add_eval_command(CLI::App& app) {
             throw Error("running a detector needs both --cfg and --weights");
         const Dataset data = eval::load_eval_dataset(o->data_file, o->dataset, o->split, o->names);
         std::vector<eval::ScoredBox> detections;
+        std::vector<eval::SkippedImage> skipped;
         eval::Truth truth;
         if (run_network) {
             o->detector.letterbox = !o->stretch;
@@ -75,21 +79,24 @@ Action add_eval_command(CLI::App& app) {
             const bool tty = isatty(2);
             detections = eval::detect_dataset(detector, data, sizes, {.progress = [tty](int done, int total) {
                                                   if (tty || done == total) std::cerr << "\r" << done << "/" << total << " images" << (done == total ? "\n" : "") << std::flush;
-                                              }});
-            truth = eval::truth_from_dataset(data, &sizes);
+                                              }}, &skipped);
+            truth = eval::truth_from_dataset(data, &sizes, &skipped);
         } else {
             truth = eval::truth_from_dataset(data);
             detections = eval::read_detections(o->detections, truth);
         }
-        const eval::EvalResult result = eval::evaluate(truth, detections);
+        eval::EvalResult result = eval::evaluate(truth, detections);
+        result.images -= int(skipped.size());
+        for (const eval::SkippedImage& s : skipped) {
+            result.skipped.push_back(s.why);
+            std::cerr << "yolo9k: warning: skipped, not evaluated: " << s.why << "\n";
+        }
         std::cout << eval::format_table(result);
+        if (!skipped.empty()) std::cout << eval::describe_skipped(result.skipped) << "\n";
         // --out first: --json may name a file inside it.
         if (!o->out_dir.empty()) fs::create_directories(o->out_dir);
         if (!o->json.empty()) {
-            std::ofstream f(o->json);
-            if (!f) throw Error(o->json + ": cannot open for writing");
-            f << eval::to_json(result).dump(2) << "\n";
-            if (!f) throw Error(o->json + ": write failed");
+            write_file_atomically(o->json, dump_json(eval::to_json(result), 2) + "\n");
         }
         if (!o->out_dir.empty()) {
             eval::write_comp4(o->out_dir, truth, detections);

@@ -3,6 +3,7 @@
 
 #include "backend/executor.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/resolve_weights.h"
 #include "network/network.h"
 
@@ -17,7 +18,7 @@ Action add_info_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("info", "Print a network's layers, output shapes and BFLOPs (like darknet)");
     sub->add_option("--cfg", o->cfg, "darknet .cfg file; with --weights NAME, default: Debian's darknet cfg for it")
         ->check(CLI::ExistingFile);
-    sub->add_option("--size", o->size, "input width and height (multiple of 32); default: the cfg's");
+    sub->add_option("--size", o->size, "input width and height (multiple of 32); default: the cfg's")->check(input_side());
     sub->add_option("--weights", o->weights,
                     "also check a .weights file against the cfg; or a name from `yolo9k weights list` (e.g. yolov2-voc)");
     sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)");

@@ -1,9 +1,14 @@
 // yolo9k command-line tool: a thin layer over the library.
+#include <cstdint>
+#include <functional>
 #include <iostream>
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
+#include "cli/validators.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 int main(int argc, char** argv) {
     using namespace yolo9k::cli;
@@ -27,8 +32,26 @@ int main(int argc, char** argv) {
     add(add_eval_command);
     add(add_classifier_command);
     add(add_weights_command);
+    // Resource limits, accepted by every command (documented in the README's Reliability section).
+    yolo9k::Limits& limits = yolo9k::limits();
+    double max_file_mb = double(limits.max_file_bytes) / (1 << 20), max_image_mpx = double(limits.max_image_pixels) / 1e6;
+    std::function<void(CLI::App*)> add_limit_options = [&](CLI::App* sub) {
+        const std::string group = "Resource limits";
+        sub->add_option("--max-file-mb", max_file_mb, "largest cfg/list/label/JSON/image file read, in MiB")
+            ->group(group)->check(finite_range(1, 1e6))->envname("YOLO9K_MAX_FILE_MB")->capture_default_str();
+        sub->add_option("--max-image-pixels", max_image_mpx, "largest image decoded, in megapixels (checked from its header)")
+            ->group(group)->check(finite_range(0.001, 1e4))->envname("YOLO9K_MAX_IMAGE_MPX")->capture_default_str();
+        sub->add_option("--max-classes", limits.max_class_id, "largest class count a label file may imply without a .names")
+            ->group(group)->check(CLI::Range(1, 1 << 24))->capture_default_str();
+        sub->add_option("--max-threads", limits.max_threads, "largest --threads / --loader-threads accepted")
+            ->group(group)->check(CLI::Range(1, 4096))->capture_default_str();
+        for (CLI::App* nested : sub->get_subcommands({})) add_limit_options(nested);
+    };
+    for (CLI::App* sub : app.get_subcommands({})) add_limit_options(sub);
     try {
         app.parse(argc, argv);
+        limits.max_file_bytes = static_cast<std::uint64_t>(max_file_mb * (1 << 20));
+        limits.max_image_pixels = static_cast<std::uint64_t>(max_image_mpx * 1e6);
     } catch (const CLI::ParseError& e) {
         // help/version print and exit 0; every command-line mistake exits 2
         return app.exit(e) == 0 ? kExitOk : kExitUsage;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/training_options.h"
 #include "core/error.h"
 #include "network/network.h"
@@ -19,11 +20,11 @@ Action add_train_command(CLI::App& app) {
     sub->add_option("--split", o->split, "VOC split for --dataset (ImageSets/Main/<split>.txt)");
     sub->add_option("--names", o->names_file, "class names file (overrides the .data's names)")->check(CLI::ExistingFile);
     add_run_setup_options(*sub, *o, "network .cfg", "initial weights: pretrained, or a partial backbone (e.g. .conv.23)");
-    sub->add_option("--size", o->size, "fixed input size when multi-scale is off (default: the cfg's)");
-    sub->add_option("--multiscale", o->multiscale, "1: new size from 320..608 every 10 steps, 0: off (default: [region] random)");
+    sub->add_option("--size", o->size, "fixed input size when multi-scale is off (default: the cfg's)")->check(input_side());
+    sub->add_option("--multiscale", o->multiscale, "1: new size from 320..608 every 10 steps, 0: off (default: [region] random)")->check(CLI::IsMember({0, 1}));
     sub->add_flag("!--no-augment", o->augment, "no jitter/flip/HSV augmentation (letterbox only)");
     sub->add_option("--valid-split", o->valid_split, "with --dataset: the split to evaluate on for --map-every");
-    sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights");
+    sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights")->check(CLI::NonNegativeNumber);
     sub->add_option("--class-data", o->class_data,
                     "YOLO9000 joint training: classification-only images, a folder of <class name>/ folders or a list "
                     "(each image's folder names its class)")
@@ -32,12 +33,7 @@ Action add_train_command(CLI::App& app) {
                     "classification images per detection image in the batches (the paper's YOLO9000: 4)")
         ->check(CLI::PositiveNumber);
     add_run_output_options(*sub, *o);
-    return [o] {
-        TrainResult r = train_detector(*o);
-        std::printf("trained %lld iterations in %.1f s (%.1f images/s), avg loss %.4f -> %s\n", (long long)r.iterations,
-                    r.seconds, r.images_per_s, r.final_avg_loss, r.final_weights.c_str());
-        return kExitOk;
-    };
+    return [o] { return run_training(*o, [o] { return TrainingRunResult(train_detector(*o)); }); };
 }
 
 Action add_partial_command(CLI::App& app) {

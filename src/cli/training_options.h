@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 
 #include "train/training_run.h"
@@ -19,5 +20,10 @@ void add_run_setup_options(CLI::App& sub, TrainingRunOptions& o, const std::stri
 
 // --checkpoint-every, --save-every, --chart, --no-chart, --stop-after, -q/--quiet.
 void add_run_output_options(CLI::App& sub, TrainingRunOptions& o);
+
+// Runs `train` with Ctrl-C / SIGTERM wired to options.stop_requested (the first signal saves
+// <name>_last and stops after the current step; a second quits at once), prints the summary
+// line, and returns the exit code: 0, or 128 + the signal when interrupted.
+int run_training(TrainingRunOptions& options, const std::function<TrainingRunResult()>& train);
 
 }  // namespace yolo9k::cli

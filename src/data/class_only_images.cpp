@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/text.h"
 #include "data/classification_dataset.h"
 #include "io/inputs.h"
@@ -46,8 +48,7 @@ Dataset load_class_only_images(const std::string& path, const std::vector<std::s
             for (const fs::path& image : images) add(image, cls);
         }
     } else {
-        std::ifstream in(path);
-        if (!in) throw Error(path + ": cannot open the classification image list (or folder)");
+        std::istringstream in(read_text_file_bounded(path, "classification image list (or folder)"));
         int line_no = 0;
         for (std::string line; std::getline(in, line);) {
             ++line_no;

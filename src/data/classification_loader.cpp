@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "data/prefetch.h"
 #include "data/unreadable_images.h"
 #include "io/image_reader.h"
@@ -44,6 +45,7 @@ struct ClassificationLoader::State {
 
 ClassificationLoader::ClassificationLoader(ClassificationDataset dataset, ClassificationLoaderOptions options) {
     if (dataset.images.empty()) throw Error("classification loader: the dataset has no images");
+    if (options.threads != 0) check_thread_count(options.threads, "data loader:");
     if (options.batch <= 0 || options.size <= 0 || options.threads < 0)
         throw Error("classification loader: batch and size must be positive");
     options.prefetch = std::max(options.prefetch, std::max(1, options.threads));

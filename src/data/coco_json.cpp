@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "data/dataset_readers.h"
 
 namespace yolo9k::data_detail {
@@ -25,7 +26,7 @@ T get(const std::string& file, const json& obj, const char* key, const std::stri
     try {
         return it->get<T>();
     } catch (const json::exception&) {
-        throw Error(file + ": " + what + ": \"" + key + "\" has the wrong type (" + it->dump() + ")");
+        throw Error(file + ": " + what + ": \"" + key + "\" has the wrong type (" + brief_json(*it) + ")");
     }
 }
 
@@ -40,12 +41,7 @@ const json& array_of(const std::string& file, const json& root, const char* key)
 
 Dataset read_coco_json(const std::string& path, const DatasetOptions& options) {
     const std::string text = read_text_file(path);
-    json root;
-    try {
-        root = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw Error(where_in(path, text, e.byte > 0 ? e.byte - 1 : 0) + ": malformed JSON: " + e.what());
-    }
+    const json root = parse_json_file_text(text, path);
     if (!root.is_object()) throw Error(path + ": expected a COCO object, got " + std::string(root.type_name()));
 
     Dataset dataset;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "data/dataset_readers.h"
 
@@ -54,6 +55,10 @@ void read_label_file(const std::string& path, int class_count, ReportBuilder& re
                             "), box skipped");
             continue;
         }
+        if (class_count == 0 && id >= limits().max_class_id)  // without names, ids name classes one by one
+            throw Error(where + ": class id " + std::to_string(id) + " is over the limit of " +
+                        std::to_string(limits().max_class_id) +
+                        " classes (give the .names file, or raise the bound with --max-classes)");
         TruthBox box;
         box.class_id = id;
         const float half_w = v[2] / 2, half_h = v[3] / 2;

@@ -7,8 +7,10 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/text.h"
 #include "data/dataset_readers.h"
 #include "yolo9k/detector.h"  // read_names_file
@@ -73,12 +75,7 @@ std::string where_in(const std::string& file, const std::string& text, size_t of
 }
 
 std::string read_text_file(const std::string& path) {
-    if (fs::is_directory(path)) throw Error(path + ": is a directory, expected a file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open (no such file or no permission)");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return read_text_file_bounded(path, "file");
 }
 
 std::string resolve_beside(const std::string& path, const std::string& anchor_file) {
@@ -100,6 +97,23 @@ bool has_xml_files(const fs::path& dir) {
     return false;
 }
 
+}  // namespace
+
+namespace data_detail {
+
+std::vector<fs::path> xml_subfolders(const fs::path& dir) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_directory(ec) && has_xml_files(e.path())) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace data_detail
+
+namespace {
+
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
@@ -113,18 +127,36 @@ Dataset load_dataset(const std::string& path, const DatasetOptions& options) {
     if (!fs::exists(p, ec))
         throw Error(path + ": no such file or directory (expected a .data file, an image list, a "
                            "VOC folder, a folder of VOC XMLs or a COCO JSON file)");
+    // Only VOC folders and .data files have splits: anywhere else a --split would be silently
+    // ignored, and the user would train and validate on the same images.
+    auto refuse_split = [&](const std::string& form) {
+        if (!options.split.empty())
+            throw Error(path + ": split '" + options.split + "' given, but " + form +
+                        " has no splits (splits come from a VOC folder's ImageSets/Main or a .data file's "
+                        "train/valid lists; write list files for a hold-out)");
+    };
     if (fs::is_directory(p)) {
         if (fs::is_directory(p / "Annotations")) return read_voc_folder(path, options);
-        if (has_xml_files(p) || has_xml_files(p / "annotations")) return read_voc_xml_folder(path, options);
-        throw Error(path + ": directory holds no Annotations/ folder and no .xml annotations "
-                           "(expected a VOC folder or a folder of VOC XMLs)");
+        refuse_split("a folder of VOC XMLs");
+        if (has_xml_files(p) || !xml_subfolders(p).empty()) return read_voc_xml_folder(path, options);
+        std::string found;
+        std::error_code dir_ec;
+        for (const auto& e : fs::directory_iterator(p, dir_ec))
+            if (e.is_directory()) found += (found.empty() ? "" : ", ") + e.path().filename().string() + "/";
+        throw Error(path + ": directory holds no Annotations/ folder and no .xml annotations, here or one level down "
+                           "(expected a VOC folder or a folder of VOC XMLs" +
+                    (found.empty() ? std::string(")") : "; subfolders: " + found + ")"));
     }
     const std::string ext = lower(p.extension().string());
     if (ext == ".data") {
         return load_dataset_split(read_data_file(path), options.split.empty() ? "train" : options.split,
                                   options);
     }
-    if (ext == ".json") return read_coco_json(path, options);
+    if (ext == ".json") {
+        refuse_split("a COCO JSON file");
+        return read_coco_json(path, options);
+    }
+    refuse_split("an image list");
     return read_darknet_list(path, options);
 }
 
@@ -133,6 +165,10 @@ Dataset load_dataset_split(const DataFile& data, const std::string& split, const
         throw Error(data.path + ": split '" + split + "' is not one of train, valid");
     const std::string list = resolve_beside(split == "train" ? data.train : data.valid, data.path);
     if (list.empty()) throw Error(data.path + ": has no '" + split + "' entry");
+    // A .data naming a .data (itself, or one naming it back) would recurse without end.
+    if (lower(fs::path(list).extension().string()) == ".data")
+        throw Error(data.path + ": " + split + " = " + list +
+                    " is another .data file; expected an image list, a VOC folder or a COCO JSON file");
     DatasetOptions inner = options;
     inner.split.clear();  // the list itself is the split
     if (inner.class_names.empty() && !data.names.empty())
@@ -147,14 +183,17 @@ Dataset load_dataset_split(const DataFile& data, const std::string& split, const
 Dataset load_datasets(const std::vector<std::string>& paths, const DatasetOptions& options) {
     Dataset merged;
     merged.class_names = options.class_names;
+    std::unordered_map<std::string, int> merged_id;  // name -> merged index (first one wins, as before)
+    for (size_t i = 0; i < merged.class_names.size(); ++i)
+        merged_id.emplace(merged.class_names[i], static_cast<int>(i));
     for (const std::string& path : paths) {
         Dataset part = load_dataset(path, options);
         // Remap this part's ids onto the merged names (new names appended).
         std::vector<int> remap(part.class_names.size());
         for (size_t i = 0; i < part.class_names.size(); ++i) {
-            auto it = std::find(merged.class_names.begin(), merged.class_names.end(), part.class_names[i]);
-            if (it == merged.class_names.end()) it = merged.class_names.insert(it, part.class_names[i]);
-            remap[i] = static_cast<int>(it - merged.class_names.begin());
+            const auto [it, added] = merged_id.emplace(part.class_names[i], static_cast<int>(merged.class_names.size()));
+            if (added) merged.class_names.push_back(part.class_names[i]);
+            remap[i] = it->second;
         }
         for (LabeledImage& image : part.images) {
             for (TruthBox& box : image.boxes) box.class_id = remap.at(static_cast<size_t>(box.class_id));

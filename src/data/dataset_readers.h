@@ -2,6 +2,7 @@
 // bookkeeping, the box checks every format applies, class-name lookup, and the readers.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ private:
 // "file:line" for `offset` bytes into `text`.
 std::string where_in(const std::string& file, const std::string& text, size_t offset);
 std::string read_text_file(const std::string& path);  // Error when unreadable
+
+// Immediate subfolders of `dir` that hold .xml files (e.g. annots/ beside images/), sorted.
+std::vector<std::filesystem::path> xml_subfolders(const std::filesystem::path& dir);
 
 Dataset read_darknet_list(const std::string& path, const DatasetOptions& options);
 Dataset read_voc_folder(const std::string& dir, const DatasetOptions& options);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "data/prefetch.h"
 #include "data/unreadable_images.h"
 #include "io/image_reader.h"
@@ -71,7 +72,7 @@ DetectionLoader::DetectionLoader(Dataset dataset, LoaderOptions options, Dataset
             throw Error("data loader: " + item.image_path +
                         ": a classification-only image needs an image class and no boxes");
     if (options.batch <= 0) throw Error("data loader: batch must be positive");
-    if (options.threads <= 0) throw Error("data loader: threads must be positive");
+    check_thread_count(options.threads, "data loader:");
     if (options.prefetch <= 0) throw Error("data loader: prefetch must be positive");
     if (options.first_batch < 0) throw Error("data loader: first_batch must not be negative");
     state_ = std::make_unique<State>(std::move(dataset), std::move(class_only), std::move(options));

@@ -25,16 +25,14 @@ public:
 
     PrefetchQueue(MakeBatch make, int threads, int prefetch, std::int64_t first)
         : make_(std::move(make)), prefetch_(prefetch), next_claim_(first), next_consume_(first) {
-        for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
-    }
-    ~PrefetchQueue() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
+        try {
+            for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
+        } catch (...) {  // e.g. the system refused a thread: stop the ones started, then report
+            stop();
+            throw;
         }
-        work_cv_.notify_all();
-        for (std::thread& t : workers_) t.join();
     }
+    ~PrefetchQueue() { stop(); }
     PrefetchQueue(const PrefetchQueue&) = delete;
     PrefetchQueue& operator=(const PrefetchQueue&) = delete;
 
@@ -54,6 +52,16 @@ public:
     }
 
 private:
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        work_cv_.notify_all();
+        for (std::thread& t : workers_)
+            if (t.joinable()) t.join();
+    }
+
     void work() {
         for (;;) {
             std::int64_t index;

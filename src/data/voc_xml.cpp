@@ -178,11 +178,26 @@ Dataset read_voc_folder(const std::string& dir, const DatasetOptions& options) {
 
 Dataset read_voc_xml_folder(const std::string& dir, const DatasetOptions& options) {
     const fs::path root(dir);
-    const fs::path xml_dir = fs::is_directory(root / "annotations") ? root / "annotations" : root;
+    // The XMLs are in the folder itself, or in its one subfolder that holds any (annotations/,
+    // annots/, labels_xml/ ...).
+    fs::path xml_dir = root;
+    if (xml_files_in(root).empty()) {
+        const std::vector<fs::path> subs = xml_subfolders(root);
+        if (subs.size() > 1) {
+            std::string names;
+            for (const fs::path& s : subs) names += (names.empty() ? "" : ", ") + s.filename().string() + "/";
+            throw Error(dir + ": several subfolders hold .xml annotations (" + names + "); name the one to read");
+        }
+        if (subs.size() == 1) xml_dir = subs.front();
+    }
     const std::vector<std::string> files = xml_files_in(xml_dir);
-    // Images beside the XMLs, in a sibling images/ or JPEGImages/, or in the folder itself.
-    const std::vector<fs::path> candidates = {xml_dir, root / "images", root / "JPEGImages", root,
-                                              xml_dir.parent_path() / "images"};
+    // Images beside the XMLs, in a sibling images/ or JPEGImages/, in the folder itself, or in
+    // any other subfolder of it (imgs/, photos/ ...).
+    std::vector<fs::path> candidates = {xml_dir, root / "images", root / "JPEGImages", root,
+                                        xml_dir.parent_path() / "images"};
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec))
+        if (e.is_directory(ec) && e.path() != xml_dir) candidates.push_back(e.path());
     auto find_image = [&](const std::string& filename, const std::string& id) {
         const std::string name = filename.empty() ? id + ".jpg" : filename;
         for (const fs::path& c : candidates)

@@ -1,5 +1,6 @@
 #include "eval/evaluate.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -20,7 +21,12 @@ Dataset load_eval_dataset(const std::string& data_file, const std::string& datas
     return load_dataset(dataset, options);
 }
 
-Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes) {
+Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes,
+                         const std::vector<SkippedImage>* skipped) {
+    std::vector<bool> skip(data.images.size());
+    if (skipped)
+        for (const SkippedImage& s : *skipped)
+            if (s.index < skip.size()) skip[s.index] = true;
     if (data.images.empty()) throw Error("evaluation: the dataset has no images (check the split or list file)");
     if (data.class_names.empty()) throw Error("evaluation: the dataset has no class names (give a names file)");
     Truth t;
@@ -29,6 +35,13 @@ Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes
         const LabeledImage& image = data.images[i];
         int w = image.width, h = image.height;
         if (sizes && i < sizes->size() && !(*sizes)[i].empty()) w = (*sizes)[i].width, h = (*sizes)[i].height;
+        if (skip[i]) {  // in place, without objects: no effect on any AP
+            t.image_ids.push_back(image.id.empty() ? std::filesystem::path(image.image_path).stem().string() : image.id);
+            t.widths.push_back(std::max(w, 1));
+            t.heights.push_back(std::max(h, 1));
+            t.images.emplace_back();
+            continue;
+        }
         if (w <= 0 || h <= 0) {
             // The annotation lacks the size (darknet label files): the image has it.
             const cv::Mat m = load_image(image.image_path);
@@ -52,7 +65,7 @@ Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes
 }
 
 std::vector<ScoredBox> detect_dataset(Detector& detector, const Dataset& data, std::vector<cv::Size>& sizes,
-                                      const EvaluateOptions& options) {
+                                      const EvaluateOptions& options, std::vector<SkippedImage>* skipped) {
     if (data.images.empty()) throw Error("evaluation: the dataset has no images (check the split or list file)");
     if (detector.classes() != int(data.class_names.size()))
         throw Error("evaluation: the detector has " + std::to_string(detector.classes()) + " classes, the dataset " +
@@ -62,22 +75,45 @@ std::vector<ScoredBox> detect_dataset(Detector& detector, const Dataset& data, s
     const size_t batch = size_t(std::max(1, detector.options().batch));
     for (size_t start = 0; start < data.images.size(); start += batch) {
         std::vector<cv::Mat> images;
-        for (size_t i = start; i < std::min(data.images.size(), start + batch); ++i) {
-            images.push_back(load_image(data.images[i].image_path));
+        std::vector<int> index;  // dataset index of each image read
+        const size_t end = std::min(data.images.size(), start + batch);
+        for (size_t i = start; i < end; ++i) {
+            try {
+                images.push_back(load_image(data.images[i].image_path));
+            } catch (const Error& e) {
+                if (!skipped) throw;
+                skipped->push_back({i, e.what()});
+                continue;
+            }
+            index.push_back(int(i));
             sizes[i] = images.back().size();
         }
-        const auto found = detector.detect_batch(images);
-        for (size_t k = 0; k < found.size(); ++k)
-            for (const Detection& d : found[k]) out.push_back({int(start + k), d.class_id, d.score, d.box});
-        if (options.progress) options.progress(int(start + images.size()), int(data.images.size()));
+        if (!images.empty()) {
+            const auto found = detector.detect_batch(images);
+            for (size_t k = 0; k < found.size(); ++k)
+                for (const Detection& d : found[k]) out.push_back({index[k], d.class_id, d.score, d.box});
+        }
+        if (options.progress) options.progress(int(end), int(data.images.size()));
     }
     return out;
 }
 
 EvalResult evaluate(Detector& detector, const Dataset& data, const EvaluateOptions& options) {
     std::vector<cv::Size> sizes;
-    const auto detections = detect_dataset(detector, data, sizes, options);
-    return evaluate(truth_from_dataset(data, &sizes), detections);
+    std::vector<SkippedImage> skipped;
+    const auto detections = detect_dataset(detector, data, sizes, options, &skipped);
+    EvalResult result = evaluate(truth_from_dataset(data, &sizes, &skipped), detections);
+    result.images -= int(skipped.size());
+    for (const SkippedImage& s : skipped) result.skipped.push_back(s.why);
+    return result;
+}
+
+std::string describe_skipped(const std::vector<std::string>& skipped) {
+    if (skipped.empty()) return "";
+    std::string s = std::to_string(skipped.size()) + " unreadable image" + (skipped.size() > 1 ? "s" : "") +
+                    " skipped: " + skipped.front();
+    if (skipped.size() > 1) s += " (and " + std::to_string(skipped.size() - 1) + " more)";
+    return s;
 }
 
 }  // namespace yolo9k::eval

@@ -21,10 +21,19 @@ constexpr float kEvalNms = .45f;
 Dataset load_eval_dataset(const std::string& data_file, const std::string& dataset, const std::string& split,
                           const std::string& names);
 
+// An image evaluation could not read (truncated, not an image, missing): like the training
+// loader, evaluation skips it, counts it and names it rather than failing the whole run.
+struct SkippedImage {
+    size_t index = 0;  // in the dataset
+    std::string why;   // the reader's message, naming the file
+};
+
 // Pixel ground truth (0-based edges, x1 = (x - w/2) * width ...). Images whose size the
 // annotation does not give are read from disk for it, unless `sizes` (width, height per
-// image) already has it. Throws on an empty dataset.
-Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes = nullptr);
+// image) already has it. Images in `skipped` keep their place with no objects, so they
+// count neither as misses nor as false positives. Throws on an empty dataset.
+Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes = nullptr,
+                         const std::vector<SkippedImage>* skipped = nullptr);
 
 struct EvaluateOptions {
     std::function<void(int done, int total)> progress;  // after each batch of images
@@ -32,12 +41,18 @@ struct EvaluateOptions {
 
 // Runs `detector` over every image of `data` (in batches of its options().batch) and
 // returns the detections with their image indices, and each image's size in `sizes`.
-// The detector should use kEvalThresh / kEvalNms for mAP; its class count must match.
+// Unreadable images are left out and listed in `skipped` (when given; otherwise the first
+// one throws). The detector should use kEvalThresh / kEvalNms; its class count must match.
 std::vector<ScoredBox> detect_dataset(Detector& detector, const Dataset& data, std::vector<cv::Size>& sizes,
-                                      const EvaluateOptions& options = {});
+                                      const EvaluateOptions& options = {},
+                                      std::vector<SkippedImage>* skipped = nullptr);
 
 // detect_dataset + truth_from_dataset + evaluate. For a trainer: build the Detector from
 // its in-memory Network (Detector(const Network&, options)) with kEvalThresh / kEvalNms.
+// Unreadable images are skipped: result.skipped names them, result.images excludes them.
 EvalResult evaluate(Detector& detector, const Dataset& data, const EvaluateOptions& options = {});
+
+// "N unreadable image(s) skipped: FIRST (and K more)" for a console line; empty when none.
+std::string describe_skipped(const std::vector<std::string>& skipped);
 
 }  // namespace yolo9k::eval

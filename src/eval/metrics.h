@@ -91,7 +91,8 @@ struct EvalResult {
     // Means over the classes with GT (NaN when none has any).
     double map_voc07 = 0, map_voc = 0, map_coco = 0, ap50 = 0, ap75 = 0;
     int classes_with_truth = 0;
-    int images = 0;
+    int images = 0;                    // images evaluated
+    std::vector<std::string> skipped;  // images that could not be read ("path: why"), not counted
 };
 
 // Scores `detections` against `truth` under every rule above.

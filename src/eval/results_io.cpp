@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_read.h"
+#include "core/json_read.h"
 
 namespace yolo9k::eval {
 namespace {
@@ -55,8 +57,7 @@ std::vector<ScoredBox> read_comp4_file(const std::string& path, const Truth& tru
         throw Error(path + ": not a comp4 detections file (expected a name like comp4_det_test_<class>.txt)");
     const int cls = class_index(truth, name);
     if (cls < 0) throw Error(path + ": class '" + name + "' (from the file name) is not in the class names");
-    std::ifstream f(path);
-    if (!f) throw Error(path + ": cannot open");
+    std::istringstream f(read_text_file_bounded(path, "comp4 detections file"));
     std::vector<ScoredBox> out;
     std::string line;
     for (int n = 1; std::getline(f, line); ++n) {
@@ -163,19 +164,13 @@ void write_coco_results(const std::string& path, const Truth& truth, const std::
     }
     std::ofstream f(path);
     if (!f) throw Error(path + ": cannot open for writing");
-    f << out.dump() << "\n";
+    f << dump_json(out) << "\n";
     if (!f) throw Error(path + ": write failed");
 }
 
 std::vector<ScoredBox> read_coco_results(const std::string& path, const Truth& truth) {
-    std::ifstream f(path);
-    if (!f) throw Error(path + ": cannot open COCO results file");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(f);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-    }
+    const std::string text = read_text_file_bounded(path, "COCO results file");
+    const nlohmann::json j = parse_json_file_text(text, path);
     if (!j.is_array()) throw Error(path + ": expected a JSON array of {image_id, category_id, bbox, score}");
     const ImageIndex images(truth);
     std::vector<ScoredBox> out;
@@ -190,7 +185,7 @@ std::vector<ScoredBox> read_coco_results(const std::string& path, const Truth& t
         if (id.is_number_integer()) img = images.find(id.get<long long>());
         else if (id.is_string()) img = images.find(id.get<std::string>());
         else throw Error(where + "image_id must be a number or a string");
-        if (img < 0) throw Error(where + "image " + id.dump() + " is not in the evaluated set");
+        if (img < 0) throw Error(where + "image " + brief_json(id) + " is not in the evaluated set");
         if (!e["category_id"].is_number_integer()) throw Error(where + "category_id must be an integer");
         const long long cat = e["category_id"].get<long long>();
         if (cat < 1 || cat > truth.classes())
@@ -211,7 +206,8 @@ nlohmann::json to_json(const EvalResult& r) {
     nlohmann::json j = {{"map50_voc07", value(r.map_voc07)}, {"map50", value(r.map_voc)},
                         {"map_coco", value(r.map_coco)},     {"ap50", value(r.ap50)},
                         {"ap75", value(r.ap75)},             {"images", r.images},
-                        {"classes_with_truth", r.classes_with_truth}, {"per_class", nlohmann::json::array()}};
+                        {"classes_with_truth", r.classes_with_truth}, {"skipped_images", r.skipped},
+                        {"per_class", nlohmann::json::array()}};
     for (const auto& c : r.per_class)
         j["per_class"].push_back({{"name", c.name},
                                   {"truth", c.truth},

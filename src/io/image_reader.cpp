@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 
 #include <opencv2/imgcodecs.hpp>
@@ -12,6 +13,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace yolo9k {
 
@@ -91,6 +93,91 @@ JpegEnd jpeg_end(const std::vector<std::uint8_t>& d) {
     return JpegEnd::Truncated;
 }
 
+struct Dimensions {
+    std::uint64_t width = 0, height = 0;
+};
+
+std::uint32_t be16(const std::vector<std::uint8_t>& d, std::size_t at) { return (std::uint32_t(d[at]) << 8) | d[at + 1]; }
+std::uint32_t le16(const std::vector<std::uint8_t>& d, std::size_t at) { return d[at] | (std::uint32_t(d[at + 1]) << 8); }
+std::uint32_t be32(const std::vector<std::uint8_t>& d, std::size_t at) { return (be16(d, at) << 16) | be16(d, at + 2); }
+std::uint32_t le32(const std::vector<std::uint8_t>& d, std::size_t at) { return le16(d, at) | (le16(d, at + 2) << 16); }
+
+// The image size its header claims, read before decoding so that a small file claiming a huge
+// image is refused instead of allocated. Empty when the header does not say plainly (the
+// decoded size is checked afterwards in any case).
+std::optional<Dimensions> header_dimensions(const std::vector<std::uint8_t>& d, Format f) {
+    const std::size_t n = d.size();
+    switch (f) {
+        case Format::Jpeg: {
+            std::size_t pos = 2;
+            while (pos + 4 <= n && d[pos] == 0xFF) {
+                const std::uint8_t m = d[pos + 1];
+                if (m == 0xFF) { ++pos; continue; }
+                if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { pos += 2; continue; }
+                const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+                if (sof) {
+                    if (pos + 9 > n) return std::nullopt;
+                    return Dimensions{be16(d, pos + 7), be16(d, pos + 5)};
+                }
+                if (m == 0xDA || m == 0xD9) return std::nullopt;
+                pos += 2 + be16(d, pos + 2);
+            }
+            return std::nullopt;
+        }
+        case Format::Png:  // the first chunk must be IHDR; anything else is for the decoder to reject
+            if (n < 24 || std::memcmp(d.data() + 12, "IHDR", 4) != 0) return std::nullopt;
+            return Dimensions{be32(d, 16), be32(d, 20)};
+        case Format::Bmp: {
+            if (n < 26) return std::nullopt;
+            const std::uint32_t dib = le32(d, 14);  // header size: core, info or one of the v2-v5 forms
+            if (dib != 12 && dib != 40 && dib != 52 && dib != 56 && dib != 64 && dib != 108 && dib != 124)
+                return std::nullopt;
+            if (le32(d, 14) == 12) return Dimensions{le16(d, 18), le16(d, 20)};  // OS/2 core header
+            const auto h = static_cast<std::int32_t>(le32(d, 22));              // negative: top-down
+            return Dimensions{le32(d, 18), std::uint64_t(h < 0 ? -std::int64_t(h) : h)};
+        }
+        case Format::Webp: {
+            if (n < 30) return std::nullopt;
+            if (d[12] == 'V' && d[13] == 'P' && d[14] == '8' && d[15] == ' ')
+                return Dimensions{le16(d, 26) & 0x3FFFu, le16(d, 28) & 0x3FFFu};
+            if (d[12] == 'V' && d[13] == 'P' && d[14] == '8' && d[15] == 'L') {
+                const std::uint32_t bits = le32(d, 21);
+                return Dimensions{(bits & 0x3FFFu) + 1, ((bits >> 14) & 0x3FFFu) + 1};
+            }
+            if (d[12] == 'V' && d[13] == 'P' && d[14] == '8' && d[15] == 'X')
+                return Dimensions{(le32(d, 24) & 0xFFFFFFu) + 1, (le32(d, 27) & 0xFFFFFFu) + 1};
+            return std::nullopt;
+        }
+        case Format::Tiff: {  // the first image file directory's ImageWidth (256) and ImageLength (257)
+            const bool little = d[0] == 'I';
+            auto u16 = [&](std::size_t at) { return little ? le16(d, at) : be16(d, at); };
+            auto u32 = [&](std::size_t at) { return little ? le32(d, at) : be32(d, at); };
+            if (n < 8) return std::nullopt;
+            const std::size_t ifd = u32(4);
+            if (ifd + 2 > n) return std::nullopt;
+            Dimensions dim;
+            const std::size_t entries = u16(ifd);
+            for (std::size_t e = 0; e < entries && ifd + 2 + 12 * (e + 1) <= n; ++e) {
+                const std::size_t at = ifd + 2 + 12 * e;
+                const std::uint32_t tag = u16(at), type = u16(at + 2);
+                const std::uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
+                if (tag == 256) dim.width = value;
+                if (tag == 257) dim.height = value;
+            }
+            if (dim.width && dim.height) return dim;
+            return std::nullopt;
+        }
+        default: return std::nullopt;
+    }
+}
+
+void check_pixels(std::uint64_t width, std::uint64_t height, const std::string& name, const char* how) {
+    const std::uint64_t max = limits().max_image_pixels;
+    if (width * height > max || width > (1u << 30) || height > (1u << 30))
+        throw Error(name + ": " + how + " " + std::to_string(width) + "x" + std::to_string(height) + " pixels, over the " +
+                    std::to_string(max) + "-pixel limit (raise it with --max-image-pixels, in megapixels)");
+}
+
 cv::Mat to_bgr(const cv::Mat& m) {
     if (m.type() == CV_8UC3) return m;
     cv::Mat out;
@@ -111,6 +198,7 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
     const Format f = sniff(bytes);
     if (f == Format::Jpeg && jpeg_end(bytes) == JpegEnd::Truncated)
         throw Error(name + ": truncated JPEG (the file ends before the end-of-image marker)");
+    if (const auto dim = header_dimensions(bytes, f)) check_pixels(dim->width, dim->height, name, "the header claims");
     cv::Mat img;
     try {
         // IMREAD_COLOR: 8-bit BGR whatever the file holds, with EXIF orientation applied, as
@@ -125,6 +213,7 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
                         " but is damaged or unsupported");
         throw Error(name + ": " + kDecodable);
     }
+    check_pixels(std::uint64_t(img.cols), std::uint64_t(img.rows), name, "decoded to");
     return to_bgr(img);
 }
 
@@ -133,14 +222,17 @@ cv::Mat load_image(const std::string& path) {
     const fs::file_status st = fs::status(path, ec);
     if (!fs::exists(st)) throw Error(path + ": no such file");
     if (fs::is_directory(st)) throw Error(path + ": is a directory, not an image");
+    // A FIFO or device would block the read or never end.
+    if (!fs::is_regular_file(st)) throw Error(path + ": not a regular file (a pipe, socket or device), not an image");
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (ec) throw Error(path + ": cannot read (" + ec.message() + ")");
+    if (size > limits().max_file_bytes)
+        throw Error(path + ": " + std::to_string(size) + " bytes, over the " + std::to_string(limits().max_file_bytes) +
+                    "-byte limit for an image file (raise it with --max-file-mb)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot read (" + std::strerror(errno) + ")");
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    in.seekg(0, std::ios::beg);
-    if (size < 0) throw Error(path + ": cannot read (not a regular file?)");
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size)))
         throw Error(path + ": read error after " + std::to_string(in.gcount()) + " bytes");
     return decode_image(bytes, path);
 }

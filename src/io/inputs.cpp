@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/text.h"
 
 namespace yolo9k {
@@ -65,8 +67,7 @@ std::vector<InputSource> list_directory(const fs::path& dir) {
 }
 
 std::vector<InputSource> read_list(const fs::path& list) {
-    std::ifstream in(list);
-    if (!in) throw Error(list.string() + ": cannot read list file");
+    std::istringstream in(read_text_file_bounded(list.string(), "list file"));
     const fs::path base = list.parent_path();
     std::vector<InputSource> out;
     std::string line;

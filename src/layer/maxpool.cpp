@@ -129,6 +129,12 @@ const LayerRegistrar registrar("maxpool", [](const SectionReader& r, const Layer
     l->stride = r.get_int_in("stride", 1, 1, 64);
     l->size = r.get_int_in("size", l->stride, 1, 64);
     l->padding = r.get_int_in("padding", l->size - 1, 0, 128);
+    // More padding than size-1 on a side makes windows that lie wholly in padding, whose
+    // maximum is -FLT_MAX (darknet computes that garbage silently).
+    if (l->pad_before() > l->size - 1 || l->padding - l->pad_before() > l->size - 1)
+        r.fail("padding", "padding=" + std::to_string(l->padding) + " with size=" + std::to_string(l->size) +
+                              " leaves windows wholly in padding; expected at most " +
+                              std::to_string(2 * (l->size - 1)) + " (size-1 on each side)");
     return l;
 });
 }  // namespace

@@ -1,11 +1,15 @@
 #include "network/network.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_read.h"
 
 namespace yolo9k {
 namespace {
@@ -52,6 +56,14 @@ NetParams parse_net_section(const SectionReader& r) {
 
 }  // namespace
 
+void Network::require_rgb_input() const {
+    if (net_.channels != 3)
+        throw error_at(cfg_path_, net_.channels_line,
+                       "channels=" + std::to_string(net_.channels) +
+                           ": yolo9k feeds images to a network as 3 planes (RGB), as darknet's detector and "
+                           "classifier do; a network that reads images needs channels=3");
+}
+
 Network Network::from_cfg_file(const std::string& path, const NetworkOptions& opts) {
     return from_cfg(read_cfg_file(path), opts);
 }
@@ -67,6 +79,7 @@ Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
         if (!r.has("width") || !r.has("height") || !r.has("channels"))
             r.fail_section("expected width, height and channels");
         net.net_ = parse_net_section(r);
+        if (const CfgOption* c = head.find("channels")) net.net_.channels_line = c->line;
         r.finish();
     }
     if (opts.width) net.net_.width = *opts.width;
@@ -132,12 +145,32 @@ size_t Network::weights_file_bytes(int upto) const {
     return bytes;
 }
 
+namespace {
+
+// Weights that would run but compute garbage: NaN or infinite values anywhere, or a negative
+// batch-norm variance (its square root is NaN). Refused with the byte offset of the first one.
+void check_weight_values(const WeightBlob& b, const Layer& layer, const std::string& path, size_t offset,
+                         const std::string& cfg_path) {
+    const bool variance = std::string_view(b.name) == "rolling_variance";
+    const std::vector<float>& v = *b.data;
+    for (size_t i = 0; i < v.size(); ++i) {
+        const float x = v[i];
+        if (std::isfinite(x) && !(variance && x < 0)) continue;
+        throw Error(path + ": byte " + std::to_string(offset + i * sizeof(float)) + ": " + b.name + "[" +
+                    std::to_string(i) + "] of layer " + std::to_string(layer.index()) + " (" +
+                    std::string(layer.type()) + ", " + cfg_path + ":" + std::to_string(layer.cfg_line()) + ") is " +
+                    std::to_string(x) + "; expected " + (variance ? "a finite value >= 0" : "a finite value") +
+                    " (a damaged or diverged weights file)");
+    }
+}
+
+}  // namespace
+
 int Network::load_weights(const std::string& path, bool allow_prefix) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": no such weights file");
-    const uintmax_t actual = std::filesystem::file_size(path, ec);
+    // The size must match the cfg exactly (checked below), so no separate byte limit here.
+    const uintmax_t actual = check_regular_file(path, "weights file", UINTMAX_MAX);
     std::ifstream f(path, std::ios::binary);
-    if (!f || ec) throw Error(path + ": cannot open weights file");
+    if (!f) throw Error(path + ": cannot open weights file");
 
     auto read_exact = [&](void* dst, size_t n) { return bool(f.read(static_cast<char*>(dst), std::streamsize(n))); };
     WeightsHeader h;
@@ -183,6 +216,7 @@ int Network::load_weights(const std::string& path, bool allow_prefix) {
         for (const auto& b : blobs) {
             if (!read_exact(b.data->data(), b.data->size() * sizeof(float)))
                 throw Error(path + ": read error at byte " + std::to_string(offset));
+            check_weight_values(b, *layer, path, offset, cfg_path_);
             offset += b.data->size() * sizeof(float);
         }
         ++loaded;

@@ -17,6 +17,7 @@ namespace yolo9k {
 struct NetParams {
     int batch = 1, subdivisions = 1;
     int width = 0, height = 0, channels = 0;
+    int channels_line = 0;  // cfg line of channels=, for messages
     float momentum = 0.9f, decay = 0.0001f;
     // darknet's adam=1 with B1, B2, eps: Adam instead of SGD with momentum.
     bool adam = false;
@@ -84,6 +85,10 @@ public:
     // Inference-only owners: batch norm folded into the conv weights in place (no
     // temporary copies when a backend takes them). The network can no longer be saved.
     void fold_batch_norm();
+
+    // Throws a cfg-line Error unless the network takes 3-channel images: detection,
+    // classification and training feed it planar RGB, as darknet's detector does.
+    void require_rgb_input() const;
 
     // A text table like darknet's network print: index, type, filters, size, input, output, BFLOPs.
     std::string describe() const;

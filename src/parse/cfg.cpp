@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file_read.h"
 namespace yolo9k {
 namespace {
 
@@ -92,11 +93,7 @@ CfgFile parse_cfg_text(std::string_view text, const std::string& path) {
 }
 
 CfgFile read_cfg_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(path + ": cannot open cfg file (no such file or not readable)");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return parse_cfg_text(ss.str(), path);
+    return parse_cfg_text(read_text_file_bounded(path, "cfg file"), path);
 }
 
 const CfgOption* SectionReader::lookup(std::string_view key) const {

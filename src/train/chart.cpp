@@ -74,7 +74,7 @@ void write_training_chart(const std::string& path, const TrainHistory& h, int64_
             cv::putText(img, fmt(k / 10.0), {L + pw + 8, T + ph * (10 - k) / 10 + 4}, cv::FONT_HERSHEY_SIMPLEX, 0.4,
                         map_colour);
         std::vector<cv::Point> pts;
-        for (size_t i = 0; i < h.map.size(); ++i) pts.emplace_back(X(double(h.map_iteration[i])), Ymap(h.map[i]));
+        for (size_t i = 0; i < h.map.size() && i < h.map_iteration.size(); ++i) pts.emplace_back(X(double(h.map_iteration[i])), Ymap(h.map[i]));
         if (pts.size() > 1) cv::polylines(img, pts, false, map_colour, 2, cv::LINE_AA);
         for (size_t i = 0; i < pts.size(); ++i) {
             cv::circle(img, pts[i], 3, map_colour, cv::FILLED);

@@ -2,12 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_read.h"
+#include "core/json_read.h"
 
 namespace yolo9k {
 namespace {
@@ -38,7 +41,7 @@ void save_checkpoint(const std::string& weights_path, const Network& net, const 
     nlohmann::json j = to_json(state);
     j["velocity_sizes"] = nlohmann::json::array();
     for (const auto& v : optimizer.velocity()) j["velocity_sizes"].push_back(v.size());
-    const std::string text = j.dump();
+    const std::string text = dump_json(j);
     const uint64_t len = text.size();
     f.write(kMagic, sizeof kMagic);
     f.write(&kVersion, 4);
@@ -49,6 +52,34 @@ void save_checkpoint(const std::string& weights_path, const Network& net, const 
     net.save_weights(weights_path);
 }
 
+namespace {
+
+// A history the chart and the summary can trust: parallel arrays of one length, iterations
+// non-decreasing and within the run, mAPs in [0, 1]. Anything else is a damaged sidecar.
+void check_history(const TrainState& s, const std::string& sidecar) {
+    const TrainHistory& h = s.history;
+    auto bad = [&](const std::string& what) { throw Error(sidecar + ": inconsistent training history: " + what); };
+    if (s.iteration < 0) bad("negative iteration " + std::to_string(s.iteration));
+    if (h.loss.size() != h.iteration.size() || h.avg_loss.size() != h.iteration.size())
+        bad(std::to_string(h.iteration.size()) + " iterations but " + std::to_string(h.loss.size()) + " losses and " +
+            std::to_string(h.avg_loss.size()) + " average losses");
+    if (h.map.size() != h.map_iteration.size())
+        bad(std::to_string(h.map_iteration.size()) + " mAP iterations but " + std::to_string(h.map.size()) + " mAP values");
+    auto ascending_within_run = [&](const std::vector<int64_t>& its, const char* name) {
+        for (size_t i = 0; i < its.size(); ++i)
+            if (its[i] < 0 || its[i] > s.iteration || (i && its[i] < its[i - 1]))
+                bad(std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(its[i]) +
+                    " (expected non-decreasing, 0 to " + std::to_string(s.iteration) + ")");
+    };
+    ascending_within_run(h.iteration, "iteration");
+    ascending_within_run(h.map_iteration, "map_iteration");
+    // Losses may be NaN (a diverged step is history too); an mAP is always a fraction.
+    for (float m : h.map)
+        if (!(m >= 0 && m <= 1)) bad("mAP value " + std::to_string(m) + " outside [0, 1]");
+}
+
+}  // namespace
+
 TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimizer& optimizer,
                            int images_per_step, std::string& warning) {
     net.load_weights(weights_path);
@@ -56,12 +87,15 @@ TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimi
     s.seen = net.header().seen;
     s.iteration = int64_t(s.seen / uint64_t(std::max(1, images_per_step)));
     const std::string sidecar = weights_path + ".state";
-    std::ifstream in(sidecar, std::ios::binary);
-    if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(sidecar, ec)) {
         warning = sidecar + ": no training state (darknet-written weights?); resuming from the weights alone at iteration " +
                   std::to_string(s.iteration) + " (from seen=" + std::to_string(s.seen) + "), optimizer velocity reset";
         return s;
     }
+    check_regular_file(sidecar, "training state file", UINTMAX_MAX);  // its size is checked against the network below
+    std::ifstream in(sidecar, std::ios::binary);
+    if (!in) throw Error(sidecar + ": cannot open training state file");
     char magic[8];
     uint32_t version = 0;
     uint64_t len = 0;
@@ -75,28 +109,30 @@ TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimi
     std::string text(len, '\0');
     in.read(text.data(), std::streamsize(len));
     if (!in) throw Error(sidecar + ": truncated (header of " + std::to_string(len) + " bytes expected at byte 20)");
-    nlohmann::json j;
+    std::vector<size_t> sizes;
     try {
-        j = nlohmann::json::parse(text);
-    } catch (const std::exception& e) {
+        const nlohmann::json j = parse_json_file_text(text, sidecar + " (header at byte 20)");
+        if (j.at("seen").get<uint64_t>() != s.seen) {
+            warning = sidecar + ": belongs to seen=" + std::to_string(j.at("seen").get<uint64_t>()) +
+                      ", the weights to seen=" + std::to_string(s.seen) +
+                      " (interrupted between the two writes); resuming from the weights, velocity reset";
+            return s;
+        }
+        s.iteration = j.at("iteration");
+        s.seed = j.at("seed");
+        s.avg_loss = j.at("avg_loss");
+        s.best_map = j.value("best_map", -1.f);
+        const auto& h = j.at("history");
+        s.history.iteration = h.at("iteration").get<std::vector<int64_t>>();
+        s.history.loss = h.at("loss").get<std::vector<float>>();
+        s.history.avg_loss = h.at("avg_loss").get<std::vector<float>>();
+        s.history.map_iteration = h.at("map_iteration").get<std::vector<int64_t>>();
+        s.history.map = h.at("map").get<std::vector<float>>();
+        sizes = j.at("velocity_sizes").get<std::vector<size_t>>();
+    } catch (const nlohmann::json::exception& e) {
         throw Error(sidecar + ": byte 20: bad state header: " + e.what());
     }
-    if (j.at("seen").get<uint64_t>() != s.seen) {
-        warning = sidecar + ": belongs to seen=" + std::to_string(j.at("seen").get<uint64_t>()) + ", the weights to seen=" +
-                  std::to_string(s.seen) + " (interrupted between the two writes); resuming from the weights, velocity reset";
-        return s;
-    }
-    s.iteration = j.at("iteration");
-    s.seed = j.at("seed");
-    s.avg_loss = j.at("avg_loss");
-    s.best_map = j.value("best_map", -1.f);
-    const auto& h = j.at("history");
-    s.history.iteration = h.at("iteration").get<std::vector<int64_t>>();
-    s.history.loss = h.at("loss").get<std::vector<float>>();
-    s.history.avg_loss = h.at("avg_loss").get<std::vector<float>>();
-    s.history.map_iteration = h.at("map_iteration").get<std::vector<int64_t>>();
-    s.history.map = h.at("map").get<std::vector<float>>();
-    auto sizes = j.at("velocity_sizes").get<std::vector<size_t>>();
+    check_history(s, sidecar);
     auto& vel = optimizer.velocity();
     if (sizes.size() != vel.size()) throw Error(sidecar + ": velocity for " + std::to_string(sizes.size()) +
                                                 " layers, the network has " + std::to_string(vel.size()));

@@ -22,6 +22,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     if (o.cfg.empty()) throw Error("classifier train: a .cfg is required");
     if (o.data.empty()) throw Error("classifier train: give a .data file, a class-folder root or a list file");
     Network net = Network::from_cfg_file(o.cfg);
+    net.require_rgb_input();
     NetParams& p = net.params();
     // The crop range is in pixels of the cfg's input; another --size scales it along (so a
     // reduced run sees the same relative crops darknet would at the cfg's size).
@@ -122,7 +123,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
-        if (o.valid_every > 0 && (state.iteration % o.valid_every == 0 || run.done())) {
+        if (o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done())) {
             Classifier c(net, o.threads, o.backend);
             const ClassifierValidation v = validate_classifier(c, valid, top);
             result.valid_top1 = v.metrics.top1();

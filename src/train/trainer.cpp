@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 TrainResult train_detector(const TrainOptions& o, std::function<void(const TrainProgress&)> on_progress) {
     if (o.cfg.empty()) throw Error("train: a .cfg is required");
     Network net = Network::from_cfg_file(o.cfg);
+    net.require_rgb_input();
     NetParams& p = net.params();
     apply_net_overrides(p, o);
     const int mini = p.batch / p.subdivisions;  // images per forward/backward
@@ -99,6 +100,34 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     std::vector<float> grad;  // dLoss/d(head input); region_loss overwrites all of it
     // `region` stays valid: resizing reshapes layers in place.
 
+    // mAP@.5 on the validation set at the cfg's size, as `yolo9k eval` would; unreadable
+    // images are skipped and named, never the end of the run.
+    auto evaluate_now = [&](int train_w, int train_h) {
+        net.resize(base_w, base_h);
+        DetectorOptions dopt_eval;
+        dopt_eval.thresh = eval::kEvalThresh;
+        dopt_eval.nms = eval::kEvalNms;
+        dopt_eval.threads = o.threads;
+        eval::EvalResult r;
+        {
+            Detector det(net, dopt_eval);
+            r = eval::evaluate(det, valid);
+        }
+        net.resize(train_w, train_h);
+        if (!o.quiet) {
+            std::printf("%lld: mAP@.5 %.4f on %d validation images\n", (long long)state.iteration, r.map_voc, r.images);
+            if (!r.skipped.empty()) std::printf("%lld: %s\n", (long long)state.iteration, eval::describe_skipped(r.skipped).c_str());
+        }
+        if (o.on_map) o.on_map(state.iteration, r.map_voc);
+        run.record_evaluation(r.map_voc);
+    };
+    // A run stopped at an evaluation step (killed, or failed while evaluating) evaluates that
+    // step on resume, so the mAP curve has no hole.
+    const auto& maps = state.history.map_iteration;
+    if (o.map_every > 0 && state.iteration > 0 && state.iteration % o.map_every == 0 &&
+        (maps.empty() || maps.back() != state.iteration))
+        evaluate_now(net.input_shape().w, net.input_shape().h);
+
     while (!run.done()) {
         run.begin_step();
         auto [w, h] = size_for_step(state.iteration);
@@ -165,24 +194,9 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
-        if (o.map_every > 0 && (state.iteration % o.map_every == 0 || run.done())) {
-            // Evaluate at the cfg's size, as `yolo9k eval` would, then restore the training size.
-            net.resize(base_w, base_h);
-            DetectorOptions dopt_eval;
-            dopt_eval.thresh = eval::kEvalThresh;
-            dopt_eval.nms = eval::kEvalNms;
-            dopt_eval.threads = o.threads;
-            double map50 = 0;
-            {
-                Detector det(net, dopt_eval);
-                map50 = eval::evaluate(det, valid).map_voc;
-            }
-            net.resize(w, h);
-            if (!o.quiet) std::printf("%lld: mAP@.5 %.4f on %zu validation images\n", (long long)state.iteration, map50,
-                                      valid.images.size());
-            if (o.on_map) o.on_map(state.iteration, map50);
-            run.record_evaluation(map50);
-        }
+        // An interrupted run exits now; the evaluation of this step happens on resume.
+        if (o.map_every > 0 && !run.interrupted() && (state.iteration % o.map_every == 0 || run.done()))
+            evaluate_now(w, h);
         if (stop_now) break;
     }
     TrainResult result;

@@ -148,7 +148,8 @@ void TrainingRun::save_last() {
 
 bool TrainingRun::save_after_step() {
     const bool last_step = done();
-    const bool stop_now = options_.stop_after > 0 && steps_here_ >= options_.stop_after;
+    if (options_.stop_requested && options_.stop_requested()) interrupted_ = true;
+    const bool stop_now = (options_.stop_after > 0 && steps_here_ >= options_.stop_after) || interrupted_;
     if (options_.save_every > 0 && state.iteration % options_.save_every == 0 && !last_step)
         net_.save_weights(files_.path(std::to_string(state.iteration)));
     if ((options_.checkpoint_every > 0 && state.iteration % options_.checkpoint_every == 0) || last_step || stop_now)
@@ -168,6 +169,8 @@ void TrainingRun::record_evaluation(double metric) {
 
 void TrainingRun::finish(TrainingRunResult& result) {
     result.iterations = state.iteration;
+    result.iterations_this_run = steps_here_;
+    result.interrupted = interrupted_;
     result.final_avg_loss = state.avg_loss;
     if (done()) {
         result.final_weights = files_.path("final");

@@ -5,6 +5,7 @@
 // progress timing, periodic checkpoints, the best-so-far weights and the final save.
 #pragma once
 
+#include <functional>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -38,14 +39,19 @@ struct TrainingRunOptions {
     bool quiet = false;
     // Stop after this many iterations in this process (tests of kill/resume); 0: run to max_batches.
     int64_t stop_after = 0;
+    // Polled after every step (e.g. the CLI's Ctrl-C flag): true saves <name>_last with its
+    // state and ends the run there, so an interrupted run loses no step.
+    std::function<bool()> stop_requested;
 };
 
 struct TrainingRunResult {
-    int64_t iterations = 0;
+    int64_t iterations = 0;           // the run's total: where the schedule stands
+    int64_t iterations_this_run = 0;  // steps this process took (after a resume, fewer)
     float final_avg_loss = 0;
     std::string final_weights;  // <backup>/<name>_final.weights (or _last when stopped early)
     double seconds = 0;
     double images_per_s = 0;
+    bool interrupted = false;  // ended by stop_requested (the checkpoint is saved)
 };
 
 // Applies the options' batch / subdivisions / max_batches / learning_rate / burn_in to the
@@ -94,6 +100,7 @@ public:
     TrainState state;
     int images_per_step() const { return images_per_step_; }
     bool done() const;  // max_batches reached
+    bool interrupted() const { return interrupted_; }  // stop_requested said so at the last step
 
     void begin_step();
     // loss_sum: the summed loss of the step's images, whose gradients exec holds. Throws
@@ -120,6 +127,7 @@ private:
     Clock::time_point start_, step_start_;
     double step_seconds_avg_ = -1;
     int64_t steps_here_ = 0;
+    bool interrupted_ = false;
 };
 
 }  // namespace yolo9k

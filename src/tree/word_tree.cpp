@@ -8,17 +8,14 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/file_read.h"
 
 namespace yolo9k {
 
 namespace {
 
 std::string read_text(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open " + what);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return read_text_file_bounded(path, what);
 }
 
 // The file's lines without their '\r\n' / '\n'; a final newline does not start a line.

@@ -86,7 +86,7 @@ Network net_from(const std::string& body, int w, int h, int c) {
     return Network::from_cfg(parse_cfg_text(text, "case.cfg"));
 }
 
-CliResult run_cli(const std::string& args) {
+CliResult run_cli(const std::string& args, unsigned timeout_s) {
     TempDir tmp;
     const std::string out = tmp.file("out"), err = tmp.file("err");
     // `exec`: the shell becomes yolo9k, so wait4's peak RSS is the tool's own.
@@ -95,6 +95,7 @@ CliResult run_cli(const std::string& args) {
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        if (timeout_s > 0) alarm(timeout_s);  // survives exec: the tool itself gets SIGALRM
         execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
@@ -102,6 +103,7 @@ CliResult run_cli(const std::string& args) {
     rusage usage{};
     if (wait4(pid, &status, 0, &usage) != pid) throw std::runtime_error("wait4 failed");
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     r.peak_rss_kib = usage.ru_maxrss;
     r.out = read_file(out);
     r.err = read_file(err);

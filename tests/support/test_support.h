@@ -52,13 +52,15 @@ private:
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 
-// Runs the yolo9k CLI; returns the exit code, with stdout and stderr captured.
+// Runs the yolo9k CLI; returns the exit code, with stdout and stderr captured. With
+// timeout_s > 0 the tool is killed by SIGALRM after that long (a hang fails, not blocks).
 struct CliResult {
-    int exit_code = -1;
+    int exit_code = -1;  // -1 when killed by a signal
+    int signal = 0;      // the signal that killed it (SIGSEGV, SIGABRT, SIGALRM for a timeout ...)
     std::string out, err;
     long peak_rss_kib = 0;  // the tool's peak resident set (ru_maxrss; at least the caller's size at fork)
 };
-CliResult run_cli(const std::string& args);
+CliResult run_cli(const std::string& args, unsigned timeout_s = 0);
 
 float max_abs(const float* a, size_t n);
 float max_abs_diff(const float* a, const float* b, size_t n);

@@ -334,7 +334,7 @@ TEST(EvalResultsIo, BadDetectionFilesNameFileAndLine) {
         {"dets.json", R"([{"image_id": 6, "category_id": 1, "bbox": [1,1,2,2], "score": 0.5}])", "entry 0: image 6"},
         {"dets.json", R"([{"image_id": 5, "category_id": 1, "bbox": [1,1,2], "score": 0.5}])", "bbox must be"},
         {"dets.json", R"({"image_id": 5})", "expected a JSON array"},
-        {"dets.json", "[{", "not valid JSON"},
+        {"dets.json", "[{", "malformed JSON"},
         {"dets.csv", "", "unknown detections format"},
     };
     for (const auto& c : cases) {

@@ -12,6 +12,7 @@
 #include "backend/executor.h"
 #include "backend/onednn/kernel.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "network/network.h"
 
 namespace yolo9k::onednn {
@@ -35,6 +36,7 @@ public:
         : net_(net), batch_(o.batch), threads_(o.threads > 0 ? o.threads : default_thread_count()),
           engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
         if (net.weights_released()) throw Error("onednn backend: the network's host weights were released");
+        if (o.threads != 0) check_thread_count(o.threads, "--threads");
         omp_set_num_threads(threads_);
         const int n = net.size();
         input_ = memory(plain_desc(batch_, net.input_shape()), engine_, nullptr);

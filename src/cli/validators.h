@@ -1,0 +1,67 @@
+// Command-line number checks beyond CLI11's own: a value the library would silently replace
+// (0 meaning "the cfg's"), or that is not finite, is a usage error naming the option.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace yolo9k::cli {
+
+namespace detail {
+inline bool parse_double(const std::string& s, double& v) {
+    try {
+        size_t used = 0;
+        v = std::stod(s, &used);
+        return used == s.size();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+inline std::string fmt(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+}  // namespace detail
+
+// A finite number > 0 (learning rates, scales): rejects 0, negatives, nan and inf.
+inline CLI::Validator finite_positive() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!detail::parse_double(s, v) || !std::isfinite(v) || v <= 0)
+                return "expected a finite number > 0, got '" + s + "'";
+            return {};
+        },
+        "POSITIVE");
+}
+
+// A finite number in [lo, hi] (thresholds, fractions).
+inline CLI::Validator finite_range(double lo, double hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& s) -> std::string {
+            double v = 0;
+            if (!detail::parse_double(s, v) || !std::isfinite(v) || v < lo || v > hi)
+                return "expected a number from " + detail::fmt(lo) + " to " + detail::fmt(hi) +
+                       ", got '" + s + "'";
+            return {};
+        },
+        "[" + detail::fmt(lo) + " - " + detail::fmt(hi) + "]");
+}
+
+// A network input side: a multiple of 32 (five 2x2 pools) from 32 to 8192.
+inline CLI::Validator input_side() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            double v = 0;
+            if (!detail::parse_double(s, v) || v != std::floor(v) || v < 32 || v > 8192 || std::fmod(v, 32) != 0)
+                return "expected a multiple of 32 from 32 to 8192, got '" + s + "'";
+            return {};
+        },
+        "SIDE");
+}
+
+}  // namespace yolo9k::cli
