@@ -113,7 +113,7 @@ Action add_detect_command(CLI::App& app) {
     sub->add_option("--nms", o->detector.nms, "NMS IoU threshold; 0 disables")->check(finite_range(0.0, 1.0));
     sub->add_option("--size", o->detector.size, "input size (multiple of 32); default: the cfg's")->check(input_side());
     sub->add_flag("--stretch", o->stretch, "resize to the input size without keeping the aspect ratio (default: letterbox)");
-    sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::PositiveNumber);
+    sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::Range(1, 1024));
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
     sub->add_flag("--direct-conv", o->detector.direct_conv,
                   "direct convolution on every layer instead of Winograd on the 3x3 layers: ~1.5x slower, closest to "

@@ -55,7 +55,7 @@ Action add_eval_command(CLI::App& app) {
     sub->add_option("--thresh", o->detector.thresh, "score threshold (darknet's valid uses .005)")->check(finite_range(0.0, 1.0));
     sub->add_option("--nms", o->detector.nms, "NMS IoU threshold")->check(finite_range(0.0, 1.0));
     sub->add_flag("--stretch", o->stretch, "resize without keeping the aspect ratio (default: letterbox)");
-    sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::PositiveNumber);
+    sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::Range(1, 1024));
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
     sub->add_option("--detections", o->detections,
                     "score these instead of running a network: comp4_det_test_<class>.txt directory/file or COCO results .json");

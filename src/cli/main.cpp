@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     add(add_weights_command);
     // Resource limits, accepted by every command (documented in the README's Reliability section).
     yolo9k::Limits& limits = yolo9k::limits();
+    double max_network_mb = double(limits.max_network_bytes) / (1 << 20);
     double max_file_mb = double(limits.max_file_bytes) / (1 << 20), max_image_mpx = double(limits.max_image_pixels) / 1e6;
     std::function<void(CLI::App*)> add_limit_options = [&](CLI::App* sub) {
         const std::string group = "Resource limits";
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
             ->group(group)->check(finite_range(1, 1e6))->envname("YOLO9K_MAX_FILE_MB")->capture_default_str();
         sub->add_option("--max-image-pixels", max_image_mpx, "largest image decoded, in megapixels (checked from its header)")
             ->group(group)->check(finite_range(0.001, 1e4))->envname("YOLO9K_MAX_IMAGE_MPX")->capture_default_str();
+        sub->add_option("--max-network-mb", max_network_mb, "largest network: weights plus one image's activations, in MiB")
+            ->group(group)->check(finite_range(1, 1e7))->capture_default_str();
         sub->add_option("--max-classes", limits.max_class_id, "largest class count a label file may imply without a .names")
             ->group(group)->check(CLI::Range(1, 1 << 24))->capture_default_str();
         sub->add_option("--max-threads", limits.max_threads, "largest --threads / --loader-threads accepted")
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
         limits.max_file_bytes = static_cast<std::uint64_t>(max_file_mb * (1 << 20));
         limits.max_image_pixels = static_cast<std::uint64_t>(max_image_mpx * 1e6);
+        limits.max_network_bytes = static_cast<std::uint64_t>(max_network_mb * (1 << 20));
     } catch (const CLI::ParseError& e) {
         // help/version print and exit 0; every command-line mistake exits 2
         return app.exit(e) == 0 ? kExitOk : kExitUsage;

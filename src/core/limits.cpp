@@ -9,6 +9,12 @@ Limits& limits() {
     return l;
 }
 
+std::string network_bytes_problem(std::uint64_t bytes, const std::string& what) {
+    if (bytes <= limits().max_network_bytes) return "";
+    return what + " need " + std::to_string(bytes >> 20) + " MiB, over the " +
+           std::to_string(limits().max_network_bytes >> 20) + " MiB limit for a network (raise it with --max-network-mb)";
+}
+
 void check_thread_count(int threads, const std::string& what) {
     if (threads < 1 || threads > limits().max_threads)
         throw Error(what + " " + std::to_string(threads) + ": expected 1 to " + std::to_string(limits().max_threads) +

@@ -13,6 +13,9 @@ struct Limits {
     std::uint64_t max_file_bytes = std::uint64_t(1) << 30;  // 1 GiB: COCO's train JSON is ~450 MB
     // Decoded images (width x height), checked from the header before decoding.
     std::uint64_t max_image_pixels = std::uint64_t(64) << 20;  // 67 Mpx: 8192 x 8192
+    // A network's weights plus one image's activations, as the cfg (and --size) describe them:
+    // darknet's largest published network (yolov2 at 608) needs about 0.3 GiB.
+    std::uint64_t max_network_bytes = std::uint64_t(4) << 30;
     // Class ids in darknet label files (names are made per id) and class counts in cfgs.
     int max_class_id = 1 << 16;
     // --threads and loader threads.
@@ -21,6 +24,10 @@ struct Limits {
 
 // The process's limits; the CLI sets them from its global options before any command runs.
 Limits& limits();
+
+// A message when `bytes` is over limits().max_network_bytes, else empty; `what` says what
+// needs them. Callers throw it with their cfg line.
+std::string network_bytes_problem(std::uint64_t bytes, const std::string& what);
 
 // Throws Error unless 1 <= threads <= limits().max_threads; `what` names the option.
 void check_thread_count(int threads, const std::string& what);

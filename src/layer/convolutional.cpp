@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "core/limits.h"
+
 namespace yolo9k {
 
 void ConvolutionalLayer::reshape(const std::vector<Shape>& inputs) {
@@ -16,6 +18,10 @@ void ConvolutionalLayer::reshape(const std::vector<Shape>& inputs) {
         fail("input " + in.str() + " is smaller than the " + std::to_string(size) + "x" + std::to_string(size) + " kernel");
     output_ = {filters, out_h, out_w};
     const size_t n_weights = size_t(filters) * in.c * size * size;
+    // Before allocating: a cfg asking for terabytes of weights is an error, not an OOM kill.
+    if (const std::string p = network_bytes_problem(n_weights * sizeof(float), std::to_string(n_weights) + " weights");
+        !p.empty())
+        fail(p);
     if (weights.size() != n_weights) {
         // Sizes depend only on the channel count, so a resize keeps loaded weights.
         biases.assign(filters, 0.f);

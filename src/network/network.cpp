@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/file_read.h"
+#include "core/limits.h"
 
 namespace yolo9k {
 namespace {
@@ -109,6 +110,7 @@ Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
         layer->reshape(in);
         outputs.push_back(layer->output_shape());
         net.layers_.push_back(std::move(layer));
+        net.check_memory(net.layers_.size());
     }
     return net;
 }
@@ -128,6 +130,20 @@ void Network::resize(int width, int height) {
         for (int src : layer->sources_) in.push_back(src < 0 ? input_shape() : outputs.at(src));
         layer->reshape(in);
         outputs.push_back(layer->output_shape());
+    }
+    check_memory(layers_.size());
+}
+
+void Network::check_memory(size_t layers) const {
+    // Weights plus every layer's output for one image: what inference at batch 1 holds at most.
+    uint64_t bytes = uint64_t(input_shape().size()) * sizeof(float);
+    for (size_t i = 0; i < layers; ++i) {
+        Layer& l = *layers_[i];
+        bytes += uint64_t(l.output_shape().size()) * sizeof(float);
+        for (const auto& b : l.weight_blobs()) bytes += uint64_t(b.data->size()) * sizeof(float);
+        const std::string problem = network_bytes_problem(
+            bytes, "the weights and outputs up to this layer at " + std::to_string(net_.width) + "x" + std::to_string(net_.height));
+        if (!problem.empty()) throw error_at(cfg_path_, l.cfg_line(), "[" + std::string(l.type()) + "]: " + problem);
     }
 }
 

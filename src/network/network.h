@@ -90,6 +90,10 @@ public:
     // classification and training feed it planar RGB, as darknet's detector does.
     void require_rgb_input() const;
 
+    // Throws a cfg-line Error when the first `layers` layers' weights and outputs (one image)
+    // exceed limits().max_network_bytes. Network construction and resize() call it.
+    void check_memory(size_t layers) const;
+
     // A text table like darknet's network print: index, type, filters, size, input, output, BFLOPs.
     std::string describe() const;
 

@@ -153,6 +153,21 @@ const std::vector<BadInput>& corpus() {
              return "dataset " + d.file("list.txt");
          },
          1, {"labels/a.txt:1", "class id 2147483646", "--max-classes"}, ""},
+        {"a cfg asking for more weights than the network limit is refused before allocating",
+         [](const test::TempDir& d) {
+             test::write_file(d.file("vast.cfg"), "[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=60000\n"
+                                                  "size=11\nactivation=linear\n[convolutional]\nfilters=60000\nsize=11\n"
+                                                  "activation=linear\n");
+             return "info --cfg " + d.file("vast.cfg");
+         },
+         1, {"vast.cfg:9: [convolutional] (layer 1)", "--max-network-mb"}, ""},
+        {"a cfg whose activations exceed the network limit is refused before allocating",
+         [](const test::TempDir& d) {
+             test::write_file(d.file("wide.cfg"), "[net]\nwidth=65536\nheight=65536\nchannels=3\n[convolutional]\n"
+                                                  "filters=64\nsize=3\npad=1\nactivation=leaky\n");
+             return "info --cfg " + d.file("wide.cfg");
+         },
+         1, {"wide.cfg:5: [convolutional]", "65536x65536", "--max-network-mb"}, ""},
         {"a pipe given as an image does not block",
          [](const test::TempDir& d) {
              test::write_file(d.file("d.cfg"), small_detector_cfg());
