@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -23,11 +25,26 @@ template <typename T>
 T get(const std::string& file, const json& obj, const char* key, const std::string& what) {
     const auto it = obj.find(key);
     if (it == obj.end()) throw Error(file + ": " + what + ": missing \"" + key + "\"");
-    try {
-        return it->get<T>();
-    } catch (const json::exception&) {
-        throw Error(file + ": " + what + ": \"" + key + "\" has the wrong type (" + brief_json(*it) + ")");
+    if constexpr (std::is_arithmetic_v<T>) {
+        if (const std::optional<T> v = json_number<T>(*it)) return *v;
+        throw Error(file + ": " + what + ": \"" + key + "\" expected " +
+                    (std::is_integral_v<T> ? "an integer in range" : "a finite number") + ", got " + brief_json(*it));
+    } else {
+        try {
+            return it->get<T>();
+        } catch (const json::exception&) {
+            throw Error(file + ": " + what + ": \"" + key + "\" has the wrong type (" + brief_json(*it) + ")");
+        }
     }
+}
+
+// An optional 0/1 flag (iscrowd, ignore): absent is false; true, false or a number otherwise.
+bool flag(const std::string& where, const json& obj, const char* key) {
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return false;
+    if (it->is_boolean()) return it->get<bool>();
+    if (const std::optional<double> v = json_number<double>(*it)) return *v != 0;
+    throw Error(where + ": \"" + key + "\" expected 0 or 1, got " + brief_json(*it));
 }
 
 const json& array_of(const std::string& file, const json& root, const char* key) {
@@ -86,7 +103,7 @@ Dataset read_coco_json(const std::string& path, const DatasetOptions& options) {
         const std::string where = path + ": " + what;
         const auto img = image_index.find(get<long long>(path, a, "image_id", what));
         if (img == image_index.end()) throw Error(where + ": image_id names no image");
-        if (a.value("iscrowd", 0) != 0) continue;  // crowd regions are not object boxes
+        if (flag(where, a, "iscrowd")) continue;  // crowd regions are not object boxes
         const auto bbox = get<std::vector<double>>(path, a, "bbox", what);
         if (bbox.size() != 4) throw Error(where + ": bbox: expected [x, y, w, h]");
         const auto cat = category_names.find(get<long long>(path, a, "category_id", what));
@@ -100,7 +117,7 @@ Dataset read_coco_json(const std::string& path, const DatasetOptions& options) {
         const double w = image.width, h = image.height;
         TruthBox box;
         box.class_id = id;
-        box.difficult = a.value("ignore", 0) != 0;
+        box.difficult = flag(where, a, "ignore");
         if (!accept_box(static_cast<float>(bbox[0] / w), static_cast<float>(bbox[1] / h),
                         static_cast<float>((bbox[0] + bbox[2]) / w), static_cast<float>((bbox[1] + bbox[3]) / h),
                         static_cast<float>(1.5 / w), static_cast<float>(1.5 / h), where, report, box))

@@ -82,8 +82,16 @@ LabeledImage read_voc_xml(const std::string& path, const ClassIndex& classes, Re
     if (!fs::exists(image.image_path))
         report.note(ReportBuilder::MissingImage, path, "image " + image.image_path + " not found");
     if (const pugi::xml_node size = ann.child("size")) {
-        image.width = static_cast<int>(number_child(xml, size, "width"));
-        image.height = static_cast<int>(number_child(xml, size, "height"));
+        // 0 means "unknown" to some tools; anything else must be a plausible pixel count.
+        auto side = [&](const char* name) {
+            const double v = number_child(xml, size, name);
+            if (v < 0 || v > 1e6 || v != std::floor(v))
+                throw Error(where_node(xml, size.child(name)) + ": <" + name + "> expected a whole number of pixels from 0 to "
+                            "1000000, got " + size.child(name).text().as_string());
+            return static_cast<int>(v);
+        };
+        image.width = side("width");
+        image.height = side("height");
     }
     if (image.width <= 0 || image.height <= 0) {
         // Some tools write <size> 0 0: the image itself knows.

@@ -182,21 +182,29 @@ std::vector<ScoredBox> read_coco_results(const std::string& path, const Truth& t
             throw Error(where + "expected an object with image_id, category_id, bbox and score");
         const auto& id = e["image_id"];
         int img = -1;
-        if (id.is_number_integer()) img = images.find(id.get<long long>());
+        if (id.is_number_integer()) {
+            const std::optional<long long> n = json_number<long long>(id);
+            if (!n) throw Error(where + "image_id " + brief_json(id) + " is out of range");
+            img = images.find(*n);
+        }
         else if (id.is_string()) img = images.find(id.get<std::string>());
         else throw Error(where + "image_id must be a number or a string");
         if (img < 0) throw Error(where + "image " + brief_json(id) + " is not in the evaluated set");
-        if (!e["category_id"].is_number_integer()) throw Error(where + "category_id must be an integer");
-        const long long cat = e["category_id"].get<long long>();
+        const std::optional<long long> cat_id = json_number<long long>(e["category_id"]);
+        if (!e["category_id"].is_number_integer() || !cat_id) throw Error(where + "category_id must be an integer");
+        const long long cat = *cat_id;
         if (cat < 1 || cat > truth.classes())
             throw Error(where + "category_id " + std::to_string(cat) + " is not a known class (expected 1.." +
                         std::to_string(truth.classes()) + ", class index + 1)");
         const auto& bb = e["bbox"];
-        if (!bb.is_array() || bb.size() != 4 || !std::all_of(bb.begin(), bb.end(), [](auto& v) { return v.is_number(); }))
-            throw Error(where + "bbox must be [x, y, width, height]");
-        if (!e["score"].is_number()) throw Error(where + "score must be a number");
-        const float x = bb[0].get<float>(), y = bb[1].get<float>(), w = bb[2].get<float>(), h = bb[3].get<float>();
-        out.push_back({img, int(cat - 1), e["score"].get<float>(), Box{x, y, x + w, y + h}});
+        if (!bb.is_array() || bb.size() != 4 ||
+            !std::all_of(bb.begin(), bb.end(), [](auto& v) { return json_number<float>(v).has_value(); }))
+            throw Error(where + "bbox must be [x, y, width, height], finite numbers");
+        const std::optional<float> score = json_number<float>(e["score"]);
+        if (!score) throw Error(where + "score must be a finite number");
+        const float x = *json_number<float>(bb[0]), y = *json_number<float>(bb[1]), w = *json_number<float>(bb[2]),
+                    h = *json_number<float>(bb[3]);
+        out.push_back({img, int(cat - 1), *score, Box{x, y, x + w, y + h}});
     }
     return out;
 }

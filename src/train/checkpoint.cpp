@@ -6,6 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
+#include <type_traits>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -110,28 +113,54 @@ TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimi
     in.read(text.data(), std::streamsize(len));
     if (!in) throw Error(sidecar + ": truncated (header of " + std::to_string(len) + " bytes expected at byte 20)");
     std::vector<size_t> sizes;
-    try {
-        const nlohmann::json j = parse_json_file_text(text, sidecar + " (header at byte 20)");
-        if (j.at("seen").get<uint64_t>() != s.seen) {
-            warning = sidecar + ": belongs to seen=" + std::to_string(j.at("seen").get<uint64_t>()) +
-                      ", the weights to seen=" + std::to_string(s.seen) +
-                      " (interrupted between the two writes); resuming from the weights, velocity reset";
-            return s;
+    const nlohmann::json j = parse_json_file_text(text, sidecar + " (header at byte 20)");
+    const std::string where = sidecar + ": byte 20: bad state header: ";
+    // Every number checked for its type's range: get<T>() would convert 1e300 to an int64
+    // with undefined behaviour. Losses may be NaN (written as null by the JSON writer).
+    auto number = [&]<typename T>(const nlohmann::json& obj, const char* key, T) -> T {
+        if (!obj.is_object() || !obj.contains(key)) throw Error(where + "missing \"" + key + "\"");
+        const nlohmann::json& v = obj.at(key);
+        if constexpr (std::is_floating_point_v<T>)
+            if (v.is_null()) return std::numeric_limits<T>::quiet_NaN();
+        const std::optional<T> n = json_number<T>(v);
+        if (!n) throw Error(where + "\"" + key + "\" is " + brief_json(v) + ", out of range");
+        return *n;
+    };
+    auto numbers = [&]<typename T>(const nlohmann::json& obj, const char* key, T) {
+        if (!obj.is_object() || !obj.contains(key) || !obj.at(key).is_array())
+            throw Error(where + "\"" + key + "\" must be an array");
+        std::vector<T> out;
+        const nlohmann::json& a = obj.at(key);
+        for (size_t i = 0; i < a.size(); ++i) {
+            if constexpr (std::is_floating_point_v<T>)
+                if (a[i].is_null()) {
+                    out.push_back(std::numeric_limits<T>::quiet_NaN());
+                    continue;
+                }
+            const std::optional<T> n = json_number<T>(a[i]);
+            if (!n) throw Error(where + "\"" + key + "\"[" + std::to_string(i) + "] is " + brief_json(a[i]) + ", out of range");
+            out.push_back(*n);
         }
-        s.iteration = j.at("iteration");
-        s.seed = j.at("seed");
-        s.avg_loss = j.at("avg_loss");
-        s.best_map = j.value("best_map", -1.f);
-        const auto& h = j.at("history");
-        s.history.iteration = h.at("iteration").get<std::vector<int64_t>>();
-        s.history.loss = h.at("loss").get<std::vector<float>>();
-        s.history.avg_loss = h.at("avg_loss").get<std::vector<float>>();
-        s.history.map_iteration = h.at("map_iteration").get<std::vector<int64_t>>();
-        s.history.map = h.at("map").get<std::vector<float>>();
-        sizes = j.at("velocity_sizes").get<std::vector<size_t>>();
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(sidecar + ": byte 20: bad state header: " + e.what());
+        return out;
+    };
+    const uint64_t state_seen = number(j, "seen", uint64_t());
+    if (state_seen != s.seen) {
+        warning = sidecar + ": belongs to seen=" + std::to_string(state_seen) + ", the weights to seen=" +
+                  std::to_string(s.seen) + " (interrupted between the two writes); resuming from the weights, velocity reset";
+        return s;
     }
+    s.iteration = number(j, "iteration", int64_t());
+    s.seed = number(j, "seed", uint64_t());
+    s.avg_loss = number(j, "avg_loss", float());
+    s.best_map = j.contains("best_map") ? number(j, "best_map", float()) : -1.f;
+    if (!j.contains("history") || !j.at("history").is_object()) throw Error(where + "missing \"history\"");
+    const nlohmann::json& h = j.at("history");
+    s.history.iteration = numbers(h, "iteration", int64_t());
+    s.history.loss = numbers(h, "loss", float());
+    s.history.avg_loss = numbers(h, "avg_loss", float());
+    s.history.map_iteration = numbers(h, "map_iteration", int64_t());
+    s.history.map = numbers(h, "map", float());
+    sizes = numbers(j, "velocity_sizes", size_t());
     check_history(s, sidecar);
     auto& vel = optimizer.velocity();
     if (sizes.size() != vel.size()) throw Error(sidecar + ": velocity for " + std::to_string(sizes.size()) +

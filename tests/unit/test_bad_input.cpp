@@ -168,6 +168,28 @@ const std::vector<BadInput>& corpus() {
              return "info --cfg " + d.file("wide.cfg");
          },
          1, {"wide.cfg:5: [convolutional]", "65536x65536", "--max-network-mb"}, ""},
+        {"a VOC <size> no int can hold is an error, not undefined behaviour",
+         [](const test::TempDir& d) {
+             test::write_file(d.file("a.xml"), "<annotation>\n<filename>a.jpg</filename>\n<size><width>1e300</width>"
+                                               "<height>10</height></size>\n</annotation>\n");
+             return "dataset " + d.path().string();
+         },
+         1, {"a.xml:3", "<width> expected a whole number of pixels"}, ""},
+        {"COCO numbers out of their type's range are errors, not undefined behaviour",
+         [](const test::TempDir& d) {
+             test::write_file(d.file("c.json"), R"({"categories": [{"id": 1, "name": "a"}], "images": [{"id": 1, )"
+                                                R"("file_name": "a.jpg", "width": 1e300, "height": 10}], "annotations": []})");
+             return "dataset " + d.file("c.json");
+         },
+         1, {"c.json: images[0]", "\"width\" expected an integer in range"}, ""},
+        {"a COCO flag that is not 0 or 1 is an error",
+         [](const test::TempDir& d) {
+             test::write_file(d.file("c.json"), R"({"categories": [{"id": 1, "name": "a"}], "images": [{"id": 1, )"
+                                                R"("file_name": "a.jpg", "width": 10, "height": 10}], "annotations": [)"
+                                                R"({"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "iscrowd": "yes"}]})");
+             return "dataset " + d.file("c.json");
+         },
+         1, {"c.json: annotations[0]", "\"iscrowd\" expected 0 or 1"}, ""},
         {"a pipe given as an image does not block",
          [](const test::TempDir& d) {
              test::write_file(d.file("d.cfg"), small_detector_cfg());
