@@ -5,6 +5,10 @@
 
 namespace yolo9k {
 
+// The most channels a layer may output: darknet's cfgs stay under 2^13, the cfg parser
+// caps filters at 2^20, and reorg/route products stay well inside int.
+constexpr int kMaxChannels = 1 << 24;
+
 // Per-image activation shape; the batch is a property of an executor, not of a layer.
 struct Shape {
     int c = 0, h = 0, w = 0;

@@ -145,7 +145,8 @@ std::optional<Dimensions> header_dimensions(const std::vector<std::uint8_t>& d, 
                 return Dimensions{(bits & 0x3FFFu) + 1, ((bits >> 14) & 0x3FFFu) + 1};
             }
             if (d[12] == 'V' && d[13] == 'P' && d[14] == '8' && d[15] == 'X')
-                return Dimensions{(le32(d, 24) & 0xFFFFFFu) + 1, (le32(d, 27) & 0xFFFFFFu) + 1};
+                return Dimensions{(d[24] | (std::uint32_t(d[25]) << 8) | (std::uint32_t(d[26]) << 16)) + 1u,
+                                  (d[27] | (std::uint32_t(d[28]) << 8) | (std::uint32_t(d[29]) << 16)) + 1u};
             return std::nullopt;
         }
         case Format::Tiff: {  // the first image file directory's ImageWidth (256) and ImageLength (257)
@@ -198,6 +199,9 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
     const Format f = sniff(bytes);
     if (f == Format::Jpeg && jpeg_end(bytes) == JpegEnd::Truncated)
         throw Error(name + ": truncated JPEG (the file ends before the end-of-image marker)");
+    // Only formats whose header we can size are handed to a decoder: OpenCV would also take
+    // PPM, Sun raster and others, and allocate whatever their headers claim.
+    if (f == Format::Unknown) throw Error(name + ": " + kDecodable);
     if (const auto dim = header_dimensions(bytes, f)) check_pixels(dim->width, dim->height, name, "the header claims");
     cv::Mat img;
     try {

@@ -1,5 +1,6 @@
 #include "layer/reorg.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace yolo9k {
@@ -12,7 +13,11 @@ void ReorgLayer::reshape(const std::vector<Shape>& inputs) {
     if (in.c % (stride * stride))
         fail("input has " + std::to_string(in.c) + " channels; darknet's reorg needs a multiple of stride² = " +
              std::to_string(stride * stride));
-    output_ = {in.c * stride * stride, in.h / stride, in.w / stride};
+    const int64_t channels = int64_t(in.c) * stride * stride;
+    if (channels > kMaxChannels)
+        fail("input " + in.str() + " reorganised by stride " + std::to_string(stride) + " would have " +
+             std::to_string(channels) + " channels; at most " + std::to_string(kMaxChannels));
+    output_ = {int(channels), in.h / stride, in.w / stride};
 }
 
 std::string ReorgLayer::describe() const {

@@ -1,5 +1,6 @@
 #include "layer/route.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace yolo9k {
@@ -7,12 +8,16 @@ namespace yolo9k {
 void RouteLayer::reshape(const std::vector<Shape>& inputs) {
     inputs_ = inputs;
     Shape out = inputs.at(0);
+    int64_t channels = out.c;
     for (size_t k = 1; k < inputs.size(); ++k) {
         if (inputs[k].w != out.w || inputs[k].h != out.h)
             fail("layer " + std::to_string(sources_[k]) + " outputs " + inputs[k].str() + ", but layer " +
                  std::to_string(sources_[0]) + " outputs " + inputs[0].str() + ": routed layers must share width and height");
-        out.c += inputs[k].c;
+        channels += inputs[k].c;
+        if (channels > kMaxChannels)
+            fail("the routed layers have more than " + std::to_string(kMaxChannels) + " channels together");
     }
+    out.c = int(channels);
     output_ = out;
 }
 

@@ -40,7 +40,7 @@ struct WeightsHeader {
     int32_t major = 0, minor = 2, revision = 0;
     uint64_t seen = 0;  // images seen in training
     // darknet writes `seen` as 64 bits from version 0.2 on, as 32 bits before
-    bool wide_seen() const { return major * 10 + minor >= 2; }
+    bool wide_seen() const { return int64_t(major) * 10 + minor >= 2; }  // 64-bit: any header read
     size_t bytes() const { return 12 + (wide_seen() ? 8 : 4); }
 };
 

@@ -52,6 +52,20 @@ private:
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 
+// True in the AddressSanitizer build (scripts/sanitize.sh): its shadow memory and slower code
+// make memory and time figures meaningless, so tests of those bounds skip there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Runs the yolo9k CLI; returns the exit code, with stdout and stderr captured. With
 // timeout_s > 0 the tool is killed by SIGALRM after that long (a hang fails, not blocks).
 struct CliResult {
