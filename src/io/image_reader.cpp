@@ -172,6 +172,26 @@ std::optional<Dimensions> header_dimensions(const std::vector<std::uint8_t>& d, 
     }
 }
 
+// OpenCV hands a file to its WebP decoder only when libwebp's header parse of the first 32
+// bytes succeeds; otherwise it tries its other decoders, among them GDCM and GDAL, which
+// assert or write temporary files on garbage. So a "WebP" must pass the same checks here:
+// a simple lossy (VP8) or lossless (VP8L) file. Extended files (VP8X: alpha, animation,
+// metadata) fail libwebp's 32-byte parse too, so OpenCV 4.6 cannot read them either.
+bool webp_decodable_by_opencv(const std::vector<std::uint8_t>& d) {
+    if (d.size() < 32) return false;
+    const std::uint32_t riff = le32(d, 4), chunk = le32(d, 16);
+    if (riff < 12 || riff > 0xFFFFFFF6u || chunk > riff - 12) return false;
+    if (std::memcmp(d.data() + 12, "VP8 ", 4) == 0) {
+        const std::uint32_t tag = d[20] | (std::uint32_t(d[21]) << 8) | (std::uint32_t(d[22]) << 16);
+        const bool key_frame = !(tag & 1), known_profile = ((tag >> 1) & 7) <= 3, shown = (tag >> 4) & 1;
+        const bool start_code = d[23] == 0x9D && d[24] == 0x01 && d[25] == 0x2A;
+        return key_frame && known_profile && shown && (tag >> 5) < chunk && start_code && (le16(d, 26) & 0x3FFF) &&
+               (le16(d, 28) & 0x3FFF);
+    }
+    if (std::memcmp(d.data() + 12, "VP8L", 4) == 0) return d[20] == 0x2F && (d[24] >> 5) == 0;
+    return false;
+}
+
 void check_pixels(std::uint64_t width, std::uint64_t height, const std::string& name, const char* how) {
     const std::uint64_t max = limits().max_image_pixels;
     if (width * height > max || width > (1u << 30) || height > (1u << 30))
@@ -202,6 +222,9 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
     // Only formats whose header we can size are handed to a decoder: OpenCV would also take
     // PPM, Sun raster and others, and allocate whatever their headers claim.
     if (f == Format::Unknown) throw Error(name + ": " + kDecodable);
+    if (f == Format::Webp && !webp_decodable_by_opencv(bytes))
+        throw Error(name + ": a WebP file this reader cannot decode (damaged, or an extended VP8X file: alpha, "
+                           "animation or metadata); simple lossy and lossless WebP are supported");
     if (const auto dim = header_dimensions(bytes, f)) check_pixels(dim->width, dim->height, name, "the header claims");
     cv::Mat img;
     try {
