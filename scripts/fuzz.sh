@@ -12,6 +12,8 @@
 #   --shared-seeds  also seed from ../shared/data (BCCD/raccoon VOC XML, VOC COCO JSON); those
 #                   runs are never merged back (../shared must not be copied into the repo)
 #   --no-build      use build-fuzz as it is
+#   FUZZ_SEED=N     libFuzzer's -seed (CI fixes it, so a red run can be replayed exactly;
+#                   unset: a new random seed each run, for longer campaigns)
 # Exit status: non-zero when a target found a crash, timeout or OOM (reproducers are copied
 # to fuzz/crashes/<target>/), or when a replayed input fails.
 #
@@ -160,7 +162,8 @@ for t in "${TARGETS[@]}"; do
     dict=()
     [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
     mode=()
-    [ "$KEEP_GOING" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    [ -n "${FUZZ_SEED:-}" ] && mode+=(-seed="$FUZZ_SEED")
+    [ "$KEEP_GOING" = 1 ] && mode+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
     echo "fuzz.sh: $t for ${SECONDS_PER_TARGET}s (log: $dir/log.txt)"
     # TMPDIR: the targets' scratch files (a crashed process cannot remove its own).
     TMPDIR="$dir/tmp" "$exe" -rss_limit_mb=2048 -timeout=10 -max_len="$max_len" \

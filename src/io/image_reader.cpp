@@ -129,9 +129,10 @@ std::optional<Dimensions> header_dimensions(const std::vector<std::uint8_t>& d, 
             return Dimensions{be32(d, 16), be32(d, 20)};
         case Format::Bmp: {
             if (n < 26) return std::nullopt;
-            const std::uint32_t dib = le32(d, 14);  // header size: core, info or one of the v2-v5 forms
-            if (dib != 12 && dib != 40 && dib != 52 && dib != 56 && dib != 64 && dib != 108 && dib != 124)
-                return std::nullopt;
+            // OpenCV's reader takes any header of 36 bytes or more as an info header (width
+            // and height at 18 and 22), and 12 as the OS/2 core header.
+            const std::uint32_t dib = le32(d, 14);
+            if (dib != 12 && dib < 36) return std::nullopt;
             if (le32(d, 14) == 12) return Dimensions{le16(d, 18), le16(d, 20)};  // OS/2 core header
             const auto h = static_cast<std::int32_t>(le32(d, 22));              // negative: top-down
             return Dimensions{le32(d, 18), std::uint64_t(h < 0 ? -std::int64_t(h) : h)};
@@ -225,7 +226,13 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const std::string& 
     if (f == Format::Webp && !webp_decodable_by_opencv(bytes))
         throw Error(name + ": a WebP file this reader cannot decode (damaged, or an extended VP8X file: alpha, "
                            "animation or metadata); simple lossy and lossless WebP are supported");
-    if (const auto dim = header_dimensions(bytes, f)) check_pixels(dim->width, dim->height, name, "the header claims");
+    // A header whose size we cannot read is not handed to a decoder either: the decoder might
+    // read a size from it that we did not check, and allocate it.
+    const std::optional<Dimensions> dim = header_dimensions(bytes, f);
+    if (!dim)
+        throw Error(name + ": " + kDecodable + "; it starts like a " + format_name(f) +
+                    " but its header does not give the image size");
+    check_pixels(dim->width, dim->height, name, "the header claims");
     cv::Mat img;
     try {
         // IMREAD_COLOR: 8-bit BGR whatever the file holds, with EXIF orientation applied, as
