@@ -14,10 +14,6 @@
 namespace yolo9k {
 namespace {
 
-std::string read_text(const std::string& path) {
-    return read_text_file_bounded(path, "cfg file");
-}
-
 const CfgSection& only_region(const CfgFile& cfg, size_t* index) {
     const CfgSection* found = nullptr;
     for (size_t i = 0; i < cfg.sections.size(); ++i) {
@@ -148,7 +144,7 @@ std::string replace_region_anchors(const std::string& cfg_text, const std::strin
 
 void write_cfg_with_anchors(const std::string& in_path, const std::string& out_path,
                             const std::vector<BoxSize>& anchors) {
-    const std::string text = replace_region_anchors(read_text(in_path), in_path, anchors);
+    const std::string text = replace_region_anchors(read_text_file_bounded(in_path, "cfg file"), in_path, anchors);
     std::ofstream f(out_path, std::ios::binary);
     if (!f) throw Error(out_path + ": cannot open for writing");
     f << text;

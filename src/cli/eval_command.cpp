@@ -86,11 +86,8 @@ Action add_eval_command(CLI::App& app) {
             detections = eval::read_detections(o->detections, truth);
         }
         eval::EvalResult result = eval::evaluate(truth, detections);
-        result.images -= int(skipped.size());
-        for (const eval::SkippedImage& s : skipped) {
-            result.skipped.push_back(s.why);
-            std::cerr << "yolo9k: warning: skipped, not evaluated: " << s.why << "\n";
-        }
+        eval::record_skipped(result, skipped);
+        for (const std::string& why : result.skipped) std::cerr << "yolo9k: warning: skipped, not evaluated: " << why << "\n";
         std::cout << eval::format_table(result);
         if (!skipped.empty()) std::cout << eval::describe_skipped(result.skipped) << "\n";
         // --out first: --json may name a file inside it.

@@ -9,8 +9,9 @@ Limits& limits() {
     return l;
 }
 
-std::string network_bytes_problem(std::uint64_t bytes, const std::string& what) {
-    if (bytes <= limits().max_network_bytes) return "";
+bool over_network_limit(std::uint64_t bytes) { return bytes > limits().max_network_bytes; }
+
+std::string network_limit_message(std::uint64_t bytes, const std::string& what) {
     return what + " need " + std::to_string(bytes >> 20) + " MiB, over the " +
            std::to_string(limits().max_network_bytes >> 20) + " MiB limit for a network (raise it with --max-network-mb)";
 }

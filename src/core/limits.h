@@ -25,9 +25,12 @@ struct Limits {
 // The process's limits; the CLI sets them from its global options before any command runs.
 Limits& limits();
 
-// A message when `bytes` is over limits().max_network_bytes, else empty; `what` says what
-// needs them. Callers throw it with their cfg line.
-std::string network_bytes_problem(std::uint64_t bytes, const std::string& what);
+// True when `bytes` of weights and activations exceed limits().max_network_bytes.
+bool over_network_limit(std::uint64_t bytes);
+
+// The message for that case; `what` says what needs the bytes. Callers throw it with their
+// cfg line.
+std::string network_limit_message(std::uint64_t bytes, const std::string& what);
 
 // Throws Error unless 1 <= threads <= limits().max_threads; `what` names the option.
 void check_thread_count(int threads, const std::string& what);

@@ -103,9 +103,13 @@ EvalResult evaluate(Detector& detector, const Dataset& data, const EvaluateOptio
     std::vector<SkippedImage> skipped;
     const auto detections = detect_dataset(detector, data, sizes, options, &skipped);
     EvalResult result = evaluate(truth_from_dataset(data, &sizes, &skipped), detections);
+    record_skipped(result, skipped);
+    return result;
+}
+
+void record_skipped(EvalResult& result, const std::vector<SkippedImage>& skipped) {
     result.images -= int(skipped.size());
     for (const SkippedImage& s : skipped) result.skipped.push_back(s.why);
-    return result;
 }
 
 std::string describe_skipped(const std::vector<std::string>& skipped) {

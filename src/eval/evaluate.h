@@ -49,6 +49,9 @@ std::vector<ScoredBox> detect_dataset(Detector& detector, const Dataset& data, s
 
 // detect_dataset + truth_from_dataset + evaluate. For a trainer: build the Detector from
 // its in-memory Network (Detector(const Network&, options)) with kEvalThresh / kEvalNms.
+// Takes the skipped images out of result.images and names them in result.skipped.
+void record_skipped(EvalResult& result, const std::vector<SkippedImage>& skipped);
+
 // Unreadable images are skipped: result.skipped names them, result.images excludes them.
 EvalResult evaluate(Detector& detector, const Dataset& data, const EvaluateOptions& options = {});
 

@@ -145,10 +145,7 @@ std::optional<Dimensions> header_dimensions(const std::vector<std::uint8_t>& d, 
                 const std::uint32_t bits = le32(d, 21);
                 return Dimensions{(bits & 0x3FFFu) + 1, ((bits >> 14) & 0x3FFFu) + 1};
             }
-            if (d[12] == 'V' && d[13] == 'P' && d[14] == '8' && d[15] == 'X')
-                return Dimensions{(d[24] | (std::uint32_t(d[25]) << 8) | (std::uint32_t(d[26]) << 16)) + 1u,
-                                  (d[27] | (std::uint32_t(d[28]) << 8) | (std::uint32_t(d[29]) << 16)) + 1u};
-            return std::nullopt;
+            return std::nullopt;  // VP8X never gets here: webp_decodable_by_opencv refuses it
         }
         case Format::Tiff: {  // the first image file directory's ImageWidth (256) and ImageLength (257)
             const bool little = d[0] == 'I';

@@ -19,9 +19,8 @@ void ConvolutionalLayer::reshape(const std::vector<Shape>& inputs) {
     output_ = {filters, out_h, out_w};
     const size_t n_weights = size_t(filters) * in.c * size * size;
     // Before allocating: a cfg asking for terabytes of weights is an error, not an OOM kill.
-    if (const std::string p = network_bytes_problem(n_weights * sizeof(float), std::to_string(n_weights) + " weights");
-        !p.empty())
-        fail(p);
+    if (over_network_limit(n_weights * sizeof(float)))
+        fail(network_limit_message(n_weights * sizeof(float), std::to_string(n_weights) + " weights"));
     if (weights.size() != n_weights) {
         // Sizes depend only on the channel count, so a resize keeps loaded weights.
         biases.assign(filters, 0.f);

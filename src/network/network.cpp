@@ -69,6 +69,17 @@ Network Network::from_cfg_file(const std::string& path, const NetworkOptions& op
     return from_cfg(read_cfg_file(path), opts);
 }
 
+namespace {
+
+// Weights plus one image's output of a layer: what inference at batch 1 holds for it.
+uint64_t inference_bytes(Layer& l) {
+    uint64_t bytes = uint64_t(l.output_shape().size()) * sizeof(float);
+    for (const auto& b : l.weight_blobs()) bytes += uint64_t(b.data->size()) * sizeof(float);
+    return bytes;
+}
+
+}  // namespace
+
 Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
     Network net;
     net.cfg_path_ = cfg.path;
@@ -88,6 +99,7 @@ Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
     if (cfg.sections.size() < 2) throw error_at(cfg.path, head.line, "the network has no layers after [net]");
 
     std::vector<Shape> outputs;
+    uint64_t running_bytes = uint64_t(net.input_shape().size()) * sizeof(float);
     for (size_t s = 1; s < cfg.sections.size(); ++s) {
         const CfgSection& section = cfg.sections[s];
         int index = int(s) - 1;
@@ -110,7 +122,8 @@ Network Network::from_cfg(const CfgFile& cfg, const NetworkOptions& opts) {
         layer->reshape(in);
         outputs.push_back(layer->output_shape());
         net.layers_.push_back(std::move(layer));
-        net.check_memory(net.layers_.size());
+        // Checked as layers are made: the next conv's weights are only allocated if this passes.
+        net.check_memory_at(*net.layers_.back(), running_bytes += inference_bytes(*net.layers_.back()));
     }
     return net;
 }
@@ -131,20 +144,20 @@ void Network::resize(int width, int height) {
         layer->reshape(in);
         outputs.push_back(layer->output_shape());
     }
-    check_memory(layers_.size());
+    check_memory();
 }
 
-void Network::check_memory(size_t layers) const {
-    // Weights plus every layer's output for one image: what inference at batch 1 holds at most.
+void Network::check_memory() const {
     uint64_t bytes = uint64_t(input_shape().size()) * sizeof(float);
-    for (size_t i = 0; i < layers; ++i) {
-        Layer& l = *layers_[i];
-        bytes += uint64_t(l.output_shape().size()) * sizeof(float);
-        for (const auto& b : l.weight_blobs()) bytes += uint64_t(b.data->size()) * sizeof(float);
-        const std::string problem = network_bytes_problem(
-            bytes, "the weights and outputs up to this layer at " + std::to_string(net_.width) + "x" + std::to_string(net_.height));
-        if (!problem.empty()) throw error_at(cfg_path_, l.cfg_line(), "[" + std::string(l.type()) + "]: " + problem);
-    }
+    for (const auto& l : layers_) check_memory_at(*l, bytes += inference_bytes(*l));
+}
+
+void Network::check_memory_at(const Layer& layer, uint64_t bytes) const {
+    if (!over_network_limit(bytes)) return;
+    throw error_at(cfg_path_, layer.cfg_line(),
+                   "[" + std::string(layer.type()) + "]: " +
+                       network_limit_message(bytes, "the weights and outputs up to this layer at " +
+                                                        std::to_string(net_.width) + "x" + std::to_string(net_.height)));
 }
 
 double Network::total_flops() const {

@@ -90,14 +90,18 @@ public:
     // classification and training feed it planar RGB, as darknet's detector does.
     void require_rgb_input() const;
 
-    // Throws a cfg-line Error when the first `layers` layers' weights and outputs (one image)
-    // exceed limits().max_network_bytes. Network construction and resize() call it.
-    void check_memory(size_t layers) const;
+    // Throws a cfg-line Error, naming the first layer past it, when the weights and one
+    // image's outputs exceed limits().max_network_bytes. resize() calls it; construction
+    // checks layer by layer as it goes.
+    void check_memory() const;
 
     // A text table like darknet's network print: index, type, filters, size, input, output, BFLOPs.
     std::string describe() const;
 
 private:
+    // Throws when `bytes` (the running total up to and including `layer`) is over the limit.
+    void check_memory_at(const Layer& layer, uint64_t bytes) const;
+
     Network() = default;
     std::string cfg_path_;
     NetParams net_;

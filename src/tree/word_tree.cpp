@@ -14,10 +14,6 @@ namespace yolo9k {
 
 namespace {
 
-std::string read_text(const std::string& path, const char* what) {
-    return read_text_file_bounded(path, what);
-}
-
 // The file's lines without their '\r\n' / '\n'; a final newline does not start a line.
 std::vector<std::string_view> split_lines(std::string_view text) {
     std::vector<std::string_view> lines;
@@ -130,11 +126,11 @@ std::string resolve_cfg_relative_path(const std::string& given, const std::strin
     throw Error("cannot find \"" + given + "\" (tried " + list + ")");
 }
 
-WordTree load_word_tree(const std::string& path) { return parse_word_tree(read_text(path, "the tree file"), path); }
+WordTree load_word_tree(const std::string& path) { return parse_word_tree(read_text_file_bounded(path, "tree file"), path); }
 
 std::vector<std::string> load_tree_names(const std::string& path, const WordTree& tree) {
     std::vector<std::string> names;
-    const std::string text = read_text(path, "the names file");
+    const std::string text = read_text_file_bounded(path, "names file");
     for (std::string_view line : split_lines(text)) names.emplace_back(trim(line));
     if (int(names.size()) != tree.size())
         throw Error(path + ": " + std::to_string(names.size()) + " names, but the tree " + tree.source + " has " +
@@ -144,7 +140,7 @@ std::vector<std::string> load_tree_names(const std::string& path, const WordTree
 
 std::vector<int> load_class_map(const std::string& path, const WordTree& tree) {
     std::vector<int> map;
-    const std::string text = read_text(path, "the map file");
+    const std::string text = read_text_file_bounded(path, "map file");
     const std::vector<std::string_view> lines = split_lines(text);
     for (size_t k = 0; k < lines.size(); ++k) {
         int node = 0;
