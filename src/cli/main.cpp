@@ -6,7 +6,6 @@
 
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "cli/validators.h"
 #include "core/error.h"
 #include "core/limits.h"
 
@@ -34,8 +33,10 @@ int main(int argc, char** argv) {
     add(add_weights_command);
     // Resource limits, accepted by every command (documented in the README's Reliability section).
     yolo9k::Limits& limits = yolo9k::limits();
+    // The byte and pixel limits are given in MiB and megapixels; converted after parsing.
+    double max_file_mb = double(limits.max_file_bytes) / (1 << 20);
+    double max_image_mpx = double(limits.max_image_pixels) / 1e6;
     double max_network_mb = double(limits.max_network_bytes) / (1 << 20);
-    double max_file_mb = double(limits.max_file_bytes) / (1 << 20), max_image_mpx = double(limits.max_image_pixels) / 1e6;
     std::function<void(CLI::App*)> add_limit_options = [&](CLI::App* sub) {
         const std::string group = "Resource limits";
         sub->add_option("--max-file-mb", max_file_mb, "largest cfg/list/label/JSON/image file read, in MiB")

@@ -117,30 +117,26 @@ TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimi
     const std::string where = sidecar + ": byte 20: bad state header: ";
     // Every number checked for its type's range: get<T>() would convert 1e300 to an int64
     // with undefined behaviour. Losses may be NaN (written as null by the JSON writer).
-    auto number = [&]<typename T>(const nlohmann::json& obj, const char* key, T) -> T {
-        if (!obj.is_object() || !obj.contains(key)) throw Error(where + "missing \"" + key + "\"");
-        const nlohmann::json& v = obj.at(key);
+    // `index` < 0: the scalar `key`; else element `index` of the array `key` (named only on error).
+    auto convert = [&]<typename T>(const nlohmann::json& v, const char* key, long index, T) -> T {
         if constexpr (std::is_floating_point_v<T>)
             if (v.is_null()) return std::numeric_limits<T>::quiet_NaN();
-        const std::optional<T> n = json_number<T>(v);
-        if (!n) throw Error(where + "\"" + key + "\" is " + brief_json(v) + ", out of range");
-        return *n;
+        if (const std::optional<T> n = json_number<T>(v)) return *n;
+        throw Error(where + "\"" + key + "\"" + (index < 0 ? "" : "[" + std::to_string(index) + "]") + " is " +
+                    brief_json(v) + ", out of range");
     };
-    auto numbers = [&]<typename T>(const nlohmann::json& obj, const char* key, T) {
+    auto number = [&]<typename T>(const nlohmann::json& obj, const char* key, T type) -> T {
+        if (!obj.is_object() || !obj.contains(key)) throw Error(where + "missing \"" + key + "\"");
+        return convert(obj.at(key), key, -1, type);
+    };
+    auto numbers = [&]<typename T>(const nlohmann::json& obj, const char* key, T type) {
         if (!obj.is_object() || !obj.contains(key) || !obj.at(key).is_array())
             throw Error(where + "\"" + key + "\" must be an array");
-        std::vector<T> out;
         const nlohmann::json& a = obj.at(key);
-        for (size_t i = 0; i < a.size(); ++i) {
-            if constexpr (std::is_floating_point_v<T>)
-                if (a[i].is_null()) {
-                    out.push_back(std::numeric_limits<T>::quiet_NaN());
-                    continue;
-                }
-            const std::optional<T> n = json_number<T>(a[i]);
-            if (!n) throw Error(where + "\"" + key + "\"[" + std::to_string(i) + "] is " + brief_json(a[i]) + ", out of range");
-            out.push_back(*n);
-        }
+        std::vector<T> out;
+        out.reserve(a.size());
+        for (size_t i = 0; i < a.size(); ++i)
+            out.push_back(convert(a[i], key, long(i), type));
         return out;
     };
     const uint64_t state_seen = number(j, "seen", uint64_t());
