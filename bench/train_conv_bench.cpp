@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "backend/train_executor.h"
+#include "backend/onednn/kernel.h"
 #include "core/error.h"
 #include "layer/convolutional.h"
 #include "network/network.h"
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
             if (!L || (!only.empty() && std::find(only.begin(), only.end(), i) == only.end())) continue;
             const int fan_in = L->input_shape().c * L->size * L->size;
             L->weights = random_floats(L->weights.size(), rng, std::sqrt(6.f / fan_in));
-            auto kernel = (*find_train_kernel("onednn", "convolutional"))({*L, batch});
+            auto kernel = (*onednn::train_kernels().find("convolutional"))({*L, batch});
 
             const bool first = L->sources().empty() ? i == 0 : L->sources()[0] < 0;
             const auto x = random_floats(size_t(batch) * L->input_shape().size(), rng, 1.f);

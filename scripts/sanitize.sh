@@ -25,7 +25,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # modules that no suppression can name; the video tests use FFmpeg, as on a machine
 # without those backends.
 export OPENCV_VIDEOIO_PRIORITY_GSTREAMER=0 OPENCV_VIDEOIO_PRIORITY_GPHOTO2=0
-ctest --test-dir "$BUILD_DIR" -L unit -j "$JOBS" --output-on-failure "$@"
+ctest --test-dir "$BUILD_DIR" -L "unit|slow" -LE learning -j "$JOBS" --output-on-failure "$@"
 echo "sanitize.sh: unit tests clean after $(( $(date +%s) - START ))s"
 [ $# -eq 0 ] || exit 0
 

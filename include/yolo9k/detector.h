@@ -27,6 +27,7 @@ struct DetectorOptions {
     bool letterbox = true;  // keep aspect ratio (darknet's default); false stretches the image
     int batch = 1;        // images per forward pass in detect_batch()
     int threads = 0;      // 0: all cores
+    std::string backend = "onednn";  // what computes: "onednn" (the fast CPU path) or "reference"
     // Direct convolution everywhere instead of Winograd on the 3x3 layers: about 1.5x slower,
     // arithmetic closest to darknet's (the Winograd rounding error is in the README).
     bool direct_conv = false;

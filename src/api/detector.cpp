@@ -6,7 +6,8 @@
 #include <functional>
 #include <optional>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/onednn/settings.h"
 #include "core/error.h"
 #include "core/file_read.h"
 #include "detect/letterbox.h"
@@ -92,13 +93,12 @@ struct Detector::Impl {
                             (region.class_map.empty() ? " classes" : " mapped classes") + " (expected one name per class)");
         }
         if (o.batch < 1) throw Error("batch must be at least 1");
-        executor = make_executor(*net, "onednn", {.batch = o.batch,
-                                                        .threads = o.threads,
-                                                        .conv_algorithm = o.direct_conv ? ConvAlgorithm::direct : ConvAlgorithm::fast,
-                                                        .winograd_memory = o.winograd_memory_mib < 0
-                                                                               ? ExecutorOptions::kUnlimited
-                                                                               : size_t(o.winograd_memory_mib) << 20,
-                                                        .on_layer_ready = on_layer_ready});
+        // oneDNN's own settings; another backend ignores them.
+        const auto onednn_settings = onednn::settings(
+            o.direct_conv ? onednn::ConvAlgorithm::direct : onednn::ConvAlgorithm::fast,
+            o.winograd_memory_mib < 0 ? onednn::Settings::kUnlimited : size_t(o.winograd_memory_mib) << 20);
+        executor = make_executor(*net, o.backend,
+                                 {.batch = o.batch, .threads = o.threads, .settings = onednn_settings, .on_layer_ready = on_layer_ready});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }
 

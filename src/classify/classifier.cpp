@@ -1,6 +1,6 @@
 #include "classify/classifier.h"
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "core/error.h"
 #include "data/classification_augment.h"
 #include "detect/letterbox.h"

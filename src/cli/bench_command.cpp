@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/onednn/settings.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "core/atomic_file.h"
@@ -78,7 +79,7 @@ std::vector<std::string> layer_impls(const Executor& ex, int layers) {
 // `bench --layers`: each layer's median time, default vs direct convolution, with what runs it.
 nlohmann::json print_layer_times(const Network& net, int batch, int threads, const std::vector<float>& input, int iterations) {
     auto fast = make_executor(net, "onednn", {.batch = batch, .threads = threads});
-    auto direct = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = ConvAlgorithm::direct});
+    auto direct = make_executor(net, "onednn", {.batch = batch, .threads = threads, .settings = onednn::settings(onednn::ConvAlgorithm::direct)});
     const auto fast_ms = layer_medians(*fast, input, iterations), direct_ms = layer_medians(*direct, input, iterations);
     const auto fast_impl = layer_impls(*fast, net.size()), direct_impl = layer_impls(*direct, net.size());
     std::printf("  %-3s %-14s %-18s %7s %9s %-36s %9s %-30s\n", "", "layer", "output", "GFLOP", "ms", "default", "ms",
@@ -238,15 +239,15 @@ Action add_bench_command(CLI::App& app) {
                               << " (" << fmt("%.2f", gflop) << " GFLOP/image)\n";
                     std::printf("  %-14s %12s %10s %9s %10s\n", "engine", "ms/image", "GFLOP/s", "% peak", "yolo9k is");
                     const auto input = perf::synthetic_input(batch, in.c, in.w, in.h);
-                    const auto time_ours = [&](ConvAlgorithm conv, size_t winograd_memory = ExecutorOptions{}.winograd_memory) {
-                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .conv_algorithm = conv,
-                                                                .winograd_memory = winograd_memory});
+                    const auto time_ours = [&](onednn::ConvAlgorithm conv, size_t winograd_memory = onednn::Settings().winograd_memory) {
+                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads,
+                                                                .settings = onednn::settings(conv, winograd_memory)});
                         return perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations})
                                    .median / batch;
                     };
-                    const double ours_ms = time_ours(ConvAlgorithm::fast);
-                    const double fastest_ms = time_ours(ConvAlgorithm::fast, ExecutorOptions::kUnlimited);
-                    const double direct_ms = time_ours(ConvAlgorithm::direct);
+                    const double ours_ms = time_ours(onednn::ConvAlgorithm::fast);
+                    const double fastest_ms = time_ours(onednn::ConvAlgorithm::fast, onednn::Settings::kUnlimited);
+                    const double direct_ms = time_ours(onednn::ConvAlgorithm::direct);
                     if (o->layers)
                         report["layers"].push_back({{"cfg", cfg}, {"size", in.w}, {"batch", batch},
                                                     {"layers", print_layer_times(net, batch, threads, input, o->iterations)}});
@@ -263,7 +264,7 @@ Action add_bench_command(CLI::App& app) {
                                               {"fraction_of_peak", gflops / peak.gflops_total}};
                     };
                     nlohmann::json entry = {{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"gflop_per_image", gflop}};
-                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3 within " + std::to_string(ExecutorOptions{}.winograd_memory >> 20) +
+                    entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3 within " + std::to_string(onednn::Settings().winograd_memory >> 20) +
                                                                " MiB of extra weights, " + std::to_string(threads) + " threads"));
                     entry["engines"].push_back(row("yolo9k-fastest", fastest_ms,
                                                    "Winograd with no memory cap (--winograd-memory -1)"));

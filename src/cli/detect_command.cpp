@@ -19,6 +19,7 @@
 #include "core/json_read.h"
 #include "detect/render.h"
 #include "io/image_reader.h"
+#include "video/video_io.h"
 #include "io/inputs.h"
 #include "yolo9k/detector.h"
 

@@ -1,7 +1,7 @@
 #include <iostream>
 #include <memory>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/resolve_weights.h"

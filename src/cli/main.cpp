@@ -1,5 +1,6 @@
 // yolo9k command-line tool: a thin layer over the library.
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -8,9 +9,22 @@
 #include "cli/validators.h"
 #include "core/error.h"
 #include "core/limits.h"
+#include "core/log.h"
 
 int main(int argc, char** argv) {
     using namespace yolo9k::cli;
+    // The library's progress lines go to stdout (flushed, so a pipe sees each step); its
+    // notes and warnings to stderr.
+    yolo9k::set_log_sink([](yolo9k::LogLevel level, const std::string& message) {
+        switch (level) {
+            case yolo9k::LogLevel::progress:
+                std::fputs((message + "\n").c_str(), stdout);
+                std::fflush(stdout);
+                break;
+            case yolo9k::LogLevel::note: std::cerr << message << "\n"; break;
+            case yolo9k::LogLevel::warning: std::cerr << "yolo9k: warning: " << message << "\n"; break;
+        }
+    });
     CLI::App app{"yolo9k: YOLOv2 / YOLO9000 object detection, darknet-compatible"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "yolo9k 0.1.0");

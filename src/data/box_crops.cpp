@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "io/image_reader.h"
 
 namespace yolo9k {
@@ -55,7 +56,7 @@ void prepare_split_dir(const fs::path& dir, bool overwrite) {
 void note(CropReport& report, size_t& kind_count, const std::string& message, bool quiet) {
     if (kind_count++ < kWarningsPerKind) {
         report.warnings.push_back(message);
-        if (!quiet) std::cerr << "warning: " << message << "\n";
+        if (!quiet) log_message(LogLevel::warning, message);
     }
 }
 

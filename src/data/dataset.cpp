@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/file_read.h"
 #include "core/text.h"
 #include "data/dataset_readers.h"
@@ -31,7 +32,7 @@ void ReportBuilder::note(Kind kind, const std::string& where, const std::string&
     if (shown_[kind]++ >= kWarningsPerKind) return;
     std::string message = where + ": " + what;
     if (shown_[kind] == kWarningsPerKind) message += " (further ones of this kind are only counted)";
-    if (!quiet_) std::cerr << "yolo9k: warning: " << message << "\n";
+    if (!quiet_) log_message(LogLevel::warning, message);
     report_.warnings.push_back(std::move(message));
 }
 

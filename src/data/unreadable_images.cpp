@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace yolo9k {
 namespace {
@@ -20,7 +21,7 @@ void UnreadableImages::record(std::size_t key, const std::string& why) {
     if (!failed_.insert(key).second) return;
     if (warnings_.size() < kWarningsShown) {
         std::string message = why + " (replaced by another image)";
-        if (!quiet_) std::cerr << "yolo9k: warning: " << message << "\n";
+        if (!quiet_) log_message(LogLevel::warning, message);
         warnings_.push_back(std::move(message));
     }
     if (failed_.size() > max_failed_)

@@ -1,30 +1,22 @@
 #include "layer/layer.h"
 
-#include <map>
-
 #include "core/error.h"
+#include "core/registry.h"
 #include "tree/word_tree.h"
 
 namespace yolo9k {
 namespace {
-std::map<std::string, LayerFactory>& registry() {
-    static std::map<std::string, LayerFactory> r;  // function-local: safe during static init
+Registry<LayerFactory>& registry() {
+    static Registry<LayerFactory> r("layer type");
     return r;
 }
 }  // namespace
 
-void register_layer(const std::string& section, LayerFactory factory) { registry()[section] = std::move(factory); }
+void register_layer(const std::string& section, LayerFactory factory) { registry().add(section, std::move(factory)); }
 
-const LayerFactory* find_layer_factory(const std::string& section) {
-    auto it = registry().find(section);
-    return it == registry().end() ? nullptr : &it->second;
-}
+const LayerFactory* find_layer_factory(std::string_view section) { return registry().find(section); }
 
-std::vector<std::string> registered_layers() {
-    std::vector<std::string> names;
-    for (const auto& [name, _] : registry()) names.push_back(name);
-    return names;
-}
+std::vector<std::string> registered_layers() { return registry().names(); }
 
 size_t Layer::trainable_floats() {
     size_t n = 0;

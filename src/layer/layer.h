@@ -1,6 +1,7 @@
 // A layer is one [section] of a darknet cfg: its parameters, its shape rule, its
-// weights (in .weights order) and a plain-C++ reference forward pass. Optimised
-// kernels live beside it (layer/onednn/) and are checked against the reference.
+// weights (in .weights order) and plain-C++ reference forward and backward passes.
+// Optimised kernels live in the backends (src/backend/<name>/), which never change a
+// layer, and are checked against this reference by the op table (tests/ops/).
 #pragma once
 
 #include <cmath>
@@ -121,7 +122,7 @@ protected:
 using LayerFactory = std::function<std::unique_ptr<Layer>(const SectionReader&, const LayerBuildContext&)>;
 
 void register_layer(const std::string& section, LayerFactory factory);
-const LayerFactory* find_layer_factory(const std::string& section);
+const LayerFactory* find_layer_factory(std::string_view section);
 std::vector<std::string> registered_layers();
 
 struct LayerRegistrar {

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "backend/train_executor.h"
+#include "backend/backend.h"
 #include "core/error.h"
 #include "layer/region.h"
 #include "network/initialize.h"
@@ -18,7 +18,8 @@ TrainBenchResult bench_training(const TrainBenchOptions& o) {
     initialize_weights(net, 1);
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": bench --train needs a detector cfg ending in [region]");
-    TrainExecutor ex(net, o.backend, {o.batch, o.threads});
+    const std::unique_ptr<TrainExecutor> ex_owner = make_train_executor(net, o.backend, {o.batch, o.threads});
+    TrainExecutor& ex = *ex_owner;
     Optimizer opt(net);
 
     std::mt19937 rng(7);

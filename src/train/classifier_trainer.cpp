@@ -7,9 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "backend/train_executor.h"
+#include "backend/backend.h"
 #include "classify/classifier.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "data/classification_dataset.h"
 #include "data/classification_loader.h"
 #include "train/classifier_loss.h"
@@ -86,7 +87,8 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     lopt.first_batch = state.iteration * p.subdivisions;
     const size_t train_images = data.images.size();
     ClassificationLoader loader(std::move(data), lopt);
-    TrainExecutor exec(net, o.backend, {mini, o.threads});
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
+    TrainExecutor& exec = *exec_owner;
     std::vector<float> grad(size_t(mini) * spec.classes);
 
     ClassifierTrainResult result;
@@ -116,10 +118,10 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         pr.batch_top1 = float(correct) / run.images_per_step();
         pr.eta_s = step.eta_s;
         if (!o.quiet)
-            std::printf("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s\n",
-                        (long long)pr.iteration, pr.epoch, pr.loss, pr.avg_loss, pr.lr, pr.batch_top1, pr.images_per_s,
-                        (unsigned long long)state.seen, format_duration(pr.eta_s).c_str());
-        std::fflush(stdout);
+            log_message(LogLevel::progress,
+                        format_text("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s",
+                                    (long long)pr.iteration, pr.epoch, pr.loss, pr.avg_loss, pr.lr, pr.batch_top1,
+                                    pr.images_per_s, (unsigned long long)state.seen, format_duration(pr.eta_s).c_str()));
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
@@ -129,8 +131,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
             result.valid_top1 = v.metrics.top1();
             result.valid_topk = v.metrics.topk();
             if (!o.quiet)
-                std::printf("%lld: valid top-1 %.4f, top-%d %.4f on %d images\n", (long long)state.iteration,
-                            result.valid_top1, top, result.valid_topk, v.metrics.images());
+                log_message(LogLevel::progress, format_text("%lld: valid top-1 %.4f, top-%d %.4f on %d images",
+                                                            (long long)state.iteration, result.valid_top1, top,
+                                                            result.valid_topk, v.metrics.images()));
             run.record_evaluation(result.valid_top1);
         }
         if (stop_now) break;

@@ -4,8 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "backend/train_executor.h"
+#include "backend/backend.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "data/class_only_images.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -64,8 +65,9 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
             throw Error("train: the classification ratio must be positive, got " + std::to_string(o.class_ratio));
         class_only = load_class_only_images(o.class_data, data.class_names);
         if (!o.quiet)
-            std::fprintf(stderr, "joint training: %zu classification-only images from %s, %.3g per detection image\n",
-                         class_only.images.size(), o.class_data.c_str(), o.class_ratio);
+            log_message(LogLevel::note,
+                        format_text("joint training: %zu classification-only images from %s, %.3g per detection image",
+                                    class_only.images.size(), o.class_data.c_str(), o.class_ratio));
     }
     TrainingRun run(o, backup, net, "mAP@.5");
     TrainState& state = run.state;
@@ -96,7 +98,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
-    TrainExecutor exec(net, o.backend, {mini, o.threads});
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
+    TrainExecutor& exec = *exec_owner;
     std::vector<float> grad;  // dLoss/d(head input); region_loss overwrites all of it
     // `region` stays valid: resizing reshapes layers in place.
 
@@ -115,8 +118,11 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         }
         net.resize(train_w, train_h);
         if (!o.quiet) {
-            std::printf("%lld: mAP@.5 %.4f on %d validation images\n", (long long)state.iteration, r.map_voc, r.images);
-            if (!r.skipped.empty()) std::printf("%lld: %s\n", (long long)state.iteration, eval::describe_skipped(r.skipped).c_str());
+            log_message(LogLevel::progress, format_text("%lld: mAP@.5 %.4f on %d validation images",
+                                                        (long long)state.iteration, r.map_voc, r.images));
+            if (!r.skipped.empty())
+                log_message(LogLevel::progress, format_text("%lld: %s", (long long)state.iteration,
+                                                            eval::describe_skipped(r.skipped).c_str()));
         }
         if (o.on_map) o.on_map(state.iteration, r.map_voc);
         run.record_evaluation(r.map_voc);
@@ -182,15 +188,15 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (agg.class_count > 0) pr.stats.avg_class /= agg.class_count;
         pr.stats.avg_noobj /= p.subdivisions;
         if (!o.quiet)
-            std::printf("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
-                        "recall %.3f (%d boxes%s)\n",
+            log_message(LogLevel::progress,
+                        format_text("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
+                        "recall %.3f (%d boxes%s)",
                         (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, w, h,
                         format_duration(pr.eta_s).c_str(), pr.stats.avg_iou, pr.stats.avg_class, pr.stats.avg_obj,
                         pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count,
                         agg.class_count > agg.count
                             ? (", " + std::to_string(agg.class_count - agg.count) + " classification-only images").c_str()
-                            : "");
-        std::fflush(stdout);
+                            : ""));
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();

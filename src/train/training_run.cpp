@@ -7,6 +7,7 @@
 #include "backend/train_executor.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "network/initialize.h"
 #include "network/network.h"
 #include "train/chart.h"
@@ -49,7 +50,7 @@ void RunDirectory::clear_interrupted_writes(bool quiet) const {
         if (f.rfind(name_ + "_", 0) == 0 && f.find(AtomicFile::kTempInfix) != std::string::npos) {
             std::error_code ec;
             fs::remove(e.path(), ec);
-            if (!ec && !quiet) std::fprintf(stderr, "removed %s (left by an interrupted write)\n", e.path().c_str());
+            if (!ec && !quiet) log_message(LogLevel::note, "removed " + e.path().string() + " (left by an interrupted write)");
         }
     }
 }
@@ -64,10 +65,11 @@ TrainState start_or_resume(Network& net, Optimizer& opt, int images_per_step, co
         std::string warning;
         state = load_checkpoint(last, net, opt, images_per_step, warning);
         if (!warning.empty()) {
-            std::fprintf(stderr, "warning: %s\n", warning.c_str());
+            log_message(LogLevel::warning, warning);
             state.seed = o.seed;  // a stale .state's seed is not to be trusted
         }
-        if (!o.quiet) std::fprintf(stderr, "resuming %s at iteration %lld\n", last.c_str(), (long long)state.iteration);
+        if (!o.quiet)
+            log_message(LogLevel::note, "resuming " + last + " at iteration " + std::to_string(state.iteration));
     } else if (!o.weights.empty()) {
         // Initialise everything first, as darknet does when it builds the network: a
         // partial file (e.g. darknet19_448.conv.23) then overwrites only its prefix and the
@@ -75,8 +77,8 @@ TrainState start_or_resume(Network& net, Optimizer& opt, int images_per_step, co
         initialize_weights(net, o.seed);
         const int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
         if (!o.quiet)
-            std::fprintf(stderr, "loaded %d of %d layers from %s%s\n", loaded, net.size(), o.weights.c_str(),
-                         loaded < net.size() ? "; the rest start from random weights" : "");
+            log_message(LogLevel::note, format_text("loaded %d of %d layers from %s%s", loaded, net.size(), o.weights.c_str(),
+                                                    loaded < net.size() ? "; the rest start from random weights" : ""));
         if (o.clear) net.header().seen = 0;
         state.seen = net.header().seen;
         state.iteration = int64_t(state.seen / uint64_t(images_per_step));

@@ -21,7 +21,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "backend/train_executor.h"
+#include "backend/backend.h"
 #include "network/network.h"
 #include "support/test_support.h"
 #include "train/classifier_loss.h"
@@ -95,7 +95,8 @@ TEST_P(ClassifierDarknetOracle, OneTrainingStepMatchesLibdarknet) {
     ASSERT_EQ(spec.has_cost, has_cost);
     ASSERT_EQ(spec.classes, kClasses);
     Optimizer opt(net);
-    TrainExecutor exec(net, "onednn", {kBatch, 1});
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, "onednn", {kBatch, 1});
+    TrainExecutor& exec = *exec_owner;
     exec.zero_grad();
     exec.forward(input.data());
     const std::vector<float> probs(exec.output(), exec.output() + kBatch * kClasses);

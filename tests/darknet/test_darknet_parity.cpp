@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/onednn/settings.h"
 #include "darknet_oracle.h"
 #include "network/network.h"
 #include "support/test_support.h"
@@ -173,12 +174,12 @@ struct ParityCase {
     std::string cfg;  // key for cfg_path()
     int size;         // width = height
     int batch;
-    ConvAlgorithm conv = ConvAlgorithm::fast;  // the default (Winograd on 3x3) or --direct-conv
+    onednn::ConvAlgorithm conv = onednn::ConvAlgorithm::fast;  // the default (Winograd on 3x3) or --direct-conv
 };
 
 std::string case_name(const ParityCase& c) {
     return test_name(c.cfg + "_" + std::to_string(c.size) + (c.batch > 1 ? "_batch" + std::to_string(c.batch) : "") +
-                     (c.conv == ConvAlgorithm::direct ? "_direct" : ""));
+                     (c.conv == onednn::ConvAlgorithm::direct ? "_direct" : ""));
 }
 
 void PrintTo(const ParityCase& c, std::ostream* os) { *os << case_name(c); }
@@ -201,7 +202,7 @@ TEST_P(DarknetForwardParity, OneDnnOutputMatchesLibdarknet) {
     const size_t out_per_image = net.layer(out_layer).output_shape().size();
     const std::vector<float> input = random_vector(size_t(pc.batch) * in.size(), 99 + pc.batch, 0.f, 1.f);
 
-    auto exec = make_executor(net, "onednn", {.batch = pc.batch, .conv_algorithm = pc.conv});
+    auto exec = make_executor(net, "onednn", {.batch = pc.batch, .settings = onednn::settings(pc.conv)});
     exec->forward(input.data());
     const std::vector<float> ours(exec->output(), exec->output() + size_t(pc.batch) * out_per_image);
     const auto t1 = std::chrono::steady_clock::now();
@@ -220,7 +221,7 @@ TEST_P(DarknetForwardParity, OneDnnOutputMatchesLibdarknet) {
     const Comparison c = compare(ours, theirs);
     const std::string label = (pc.cfg == "yolov2-voc-paper" ? std::string("yolov2-voc-paper(generated)") : pc.cfg + ".cfg") +
                               "@" + std::to_string(pc.size) + (pc.batch > 1 ? " batch " + std::to_string(pc.batch) : "") +
-                              (pc.conv == ConvAlgorithm::direct ? " direct conv" : " Winograd");
+                              (pc.conv == onednn::ConvAlgorithm::direct ? " direct conv" : " Winograd");
     using ms = std::chrono::duration<double, std::milli>;
     std::cout << "parity " << label << ": max|diff|/max|value| = " << format_ratio(c.ratio())
               << " (max|diff| " << c.max_diff << ", max|value| " << c.max_value << "; yolo9k "

@@ -16,7 +16,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "layer/region.h"
 #include "network/network.h"
 #include "support/test_support.h"

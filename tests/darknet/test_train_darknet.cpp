@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "network/network.h"
 #include "darknet_oracle.h"
 #include "support/test_support.h"

@@ -13,7 +13,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "detect/letterbox.h"
 #include "darknet.h"
 #include "darknet_oracle.h"

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "io/image_reader.h"
+#include "video/video_io.h"
 #include "io/inputs.h"
 
 namespace {

@@ -16,7 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "core/error.h"
 #include "data/class_only_images.h"
 #include "data/dataset.h"

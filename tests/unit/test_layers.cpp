@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/onednn/settings.h"
 #include "layer/convolutional.h"
 #include "layer/reorg.h"
 #include "support/test_support.h"
@@ -35,17 +36,18 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
     // transformed or direct; fast with no budget: never pre-transformed; direct.
     struct Mode {
         const char* name;
-        ConvAlgorithm algorithm;
+        onednn::ConvAlgorithm algorithm;
         size_t winograd_memory;
     };
-    for (const Mode m : {Mode{"fast (Winograd)", ConvAlgorithm::fast, ExecutorOptions::kUnlimited},
+    using onednn::ConvAlgorithm;
+    for (const Mode m : {Mode{"fast (Winograd)", ConvAlgorithm::fast, onednn::Settings::kUnlimited},
                          Mode{"fast, no Winograd memory", ConvAlgorithm::fast, 0},
                          Mode{"direct", ConvAlgorithm::direct, 0}}) {
         const char* algo = m.name;
-        auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true, .conv_algorithm = m.algorithm,
-                                                  .winograd_memory = m.winograd_memory});
+        auto fast = make_executor(net, "onednn", {.batch = p.batch, .keep_outputs = true,
+                                                  .settings = onednn::settings(m.algorithm, m.winograd_memory)});
         fast->forward(input.data());
-        if (m.algorithm == ConvAlgorithm::fast && m.winograd_memory == ExecutorOptions::kUnlimited &&
+        if (m.algorithm == ConvAlgorithm::fast && m.winograd_memory == onednn::Settings::kUnlimited &&
             std::string(p.name).find("winograd") != std::string::npos) {
             EXPECT_NE(fast->describe().find("wino"), std::string::npos) << p.name << ": no Winograd kernel ran";
         }
@@ -179,7 +181,7 @@ TEST(Executor, BlockedLayoutsNeedNoReordersBetweenLayers) {
     test::randomize_weights(net, 1);
     const std::string fast = make_executor(net, "onednn")->describe();
     EXPECT_NE(fast.find("layout reorders between layers: 0;"), std::string::npos) << fast;
-    const std::string direct = make_executor(net, "onednn", {.conv_algorithm = ConvAlgorithm::direct})->describe();
+    const std::string direct = make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)})->describe();
     EXPECT_NE(direct.find("layout reorders between layers: 1;"), std::string::npos) << direct;
 }
 
@@ -191,7 +193,7 @@ TEST(Executor, FastUsesWinogradOnThe3x3LayersOnly) {
     size_t wino = 0;
     for (size_t at = d.find("wino"); at != std::string::npos; at = d.find("wino", at + 1)) ++wino;
     EXPECT_EQ(wino, 7u) << d;
-    EXPECT_EQ(make_executor(net, "onednn", {.conv_algorithm = ConvAlgorithm::direct})->describe().find("wino"),
+    EXPECT_EQ(make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)})->describe().find("wino"),
               std::string::npos);
 }
 
@@ -204,8 +206,8 @@ TEST(Executor, NarrowLayersNeverRunOneDnnsReferenceLoop) {
                                conv(16, 3, 1, true, "leaky") + conv(8, 1, 1, false, "linear", 0),
                            64, 64, 3);
     test::randomize_weights(net, 3);
-    for (const ConvAlgorithm a : {ConvAlgorithm::fast, ConvAlgorithm::direct}) {
-        const std::string d = make_executor(net, "onednn", {.conv_algorithm = a})->describe();
+    for (const onednn::ConvAlgorithm a : {onednn::ConvAlgorithm::fast, onednn::ConvAlgorithm::direct}) {
+        const std::string d = make_executor(net, "onednn", {.settings = onednn::settings(a)})->describe();
         EXPECT_EQ(d.find("ref:"), std::string::npos) << d;
     }
 }
@@ -229,9 +231,9 @@ TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
     };
     const auto pretransformed = [](const std::string& l) { return l.find("pre-transformed weights +0.2 MiB") != std::string::npos; };
     const auto describe = [&](size_t budget) {
-        return make_executor(net, "onednn", {.winograd_memory = budget})->describe();
+        return make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::fast, budget)})->describe();
     };
-    const std::string unlimited = describe(ExecutorOptions::kUnlimited), some = describe(300 << 10), none = describe(0);
+    const std::string unlimited = describe(onednn::Settings::kUnlimited), some = describe(300 << 10), none = describe(0);
     for (const std::string& d : {unlimited, some, none})
         for (int i : convs) {
             const std::string l = line(d, i);

@@ -1,7 +1,7 @@
 // Whole networks: the oneDNN executor against the reference executor on random weights.
 #include <gtest/gtest.h>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
 #include "support/test_support.h"
 
 namespace yolo9k {

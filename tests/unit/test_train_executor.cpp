@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "backend/train_executor.h"
+#include "backend/backend.h"
 #include "network/network.h"
 #include "parse/cfg.h"
 #include "support/test_support.h"
@@ -77,7 +77,8 @@ TEST(TrainExecutor, BackwardMatchesFiniteDifferences) {
     Network net = Network::from_cfg(parse_cfg_text(kTinyYolo, "tiny-yolo.cfg"));
     test::randomize_weights(net, 5);
     const int batch = 2;
-    TrainExecutor ex(net, "reference", {batch, 1});
+    const std::unique_ptr<TrainExecutor> ex_owner = make_train_executor(net, "reference", {batch, 1});
+    TrainExecutor& ex = *ex_owner;
     const auto input = test::random_vector(size_t(batch) * net.input_shape().size(), 11, 0.f, 1.f);
     const int head = net.output_layer();
     const size_t n = size_t(batch) * net.layer(head).input_shape().size();
@@ -134,7 +135,8 @@ TEST(TrainExecutor, OnednnMatchesReference) {
     std::vector<float> head_in[2];
     for (int k = 0; k < 2; ++k) {
         test::randomize_weights(nets[k], 6);
-        TrainExecutor ex(nets[k], k == 0 ? "reference" : "onednn", {batch, 0});
+        const std::unique_ptr<TrainExecutor> ex_owner = make_train_executor(nets[k], k == 0 ? "reference" : "onednn", {batch, 0});
+        TrainExecutor& ex = *ex_owner;
         ex.forward(input.data());
         head_in[k].assign(ex.head_input(), ex.head_input() + r.size());
         ex.zero_grad();

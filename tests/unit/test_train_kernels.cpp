@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "backend/train_executor.h"
+#include "backend/onednn/kernel.h"
 #include "layer/convolutional.h"
 #include "support/test_support.h"
 
@@ -165,7 +165,7 @@ double relative_error(const std::vector<float>& got, const std::vector<float>& b
 }
 
 std::unique_ptr<TrainKernel> onednn_conv_kernel(Layer& layer, int batch) {
-    const TrainKernelFactory* factory = find_train_kernel("onednn", "convolutional");
+    const TrainKernelFactory* factory = onednn::train_kernels().find("convolutional");
     if (!factory) throw Error("no oneDNN convolutional training kernel registered");
     return (*factory)({layer, batch});
 }

@@ -1,16 +1,9 @@
 #include "backend/onednn/kernel.h"
 
-#include <map>
-
 #include "core/error.h"
 
 namespace yolo9k::onednn {
 namespace {
-std::map<std::string, KernelFactory>& registry() {
-    static std::map<std::string, KernelFactory> r;
-    return r;
-}
-
 // Generic path: reorder inputs to plain NCHW, run the layer's reference code.
 class ReferenceKernel final : public Kernel {
 public:
@@ -61,11 +54,14 @@ private:
 
 }  // namespace
 
-void register_kernel(const std::string& layer_type, KernelFactory factory) { registry()[layer_type] = std::move(factory); }
+Registry<KernelFactory>& kernels() {
+    static Registry<KernelFactory> r("oneDNN kernel");
+    return r;
+}
 
-const KernelFactory* find_kernel(const std::string& layer_type) {
-    auto it = registry().find(layer_type);
-    return it == registry().end() ? nullptr : &it->second;
+Registry<TrainKernelFactory>& train_kernels() {
+    static Registry<TrainKernelFactory> r("oneDNN training kernel");
+    return r;
 }
 
 std::unique_ptr<Kernel> make_reference_kernel(const KernelContext& ctx) { return std::make_unique<ReferenceKernel>(ctx); }

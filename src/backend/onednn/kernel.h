@@ -1,7 +1,8 @@
 // oneDNN backend internals: a Kernel runs one layer on oneDNN memory, in whatever layout
 // oneDNN prefers (blocked nChw16c on AVX-512), so activations stay blocked from the
-// first convolution to the head. Per-layer kernels live in src/layer/onednn/ and
-// register here; a layer without one runs its reference code on plain NCHW.
+// first convolution to the head. Each layer type's kernel is one file in this folder
+// that registers here; a layer without one runs its reference code on plain NCHW.
+// Training kernels (plain NCHW at their boundary) register in train_kernels().
 #pragma once
 
 #include <dnnl.hpp>
@@ -12,7 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "backend/executor.h"
+#include "backend/onednn/settings.h"
+#include "backend/train_executor.h"
+#include "core/registry.h"
 #include "layer/layer.h"
 
 namespace yolo9k::onednn {
@@ -53,10 +56,16 @@ public:
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelContext&)>;
-void register_kernel(const std::string& layer_type, KernelFactory factory);
-const KernelFactory* find_kernel(const std::string& layer_type);
+// Keyed by layer type (the cfg section name).
+Registry<KernelFactory>& kernels();
+Registry<TrainKernelFactory>& train_kernels();
 struct KernelRegistrar {
-    KernelRegistrar(const std::string& layer_type, KernelFactory f) { register_kernel(layer_type, std::move(f)); }
+    KernelRegistrar(const std::string& layer_type, KernelFactory f) { kernels().add(layer_type, std::move(f)); }
+};
+struct TrainKernelRegistrar {
+    TrainKernelRegistrar(const std::string& layer_type, TrainKernelFactory f) {
+        train_kernels().add(layer_type, std::move(f));
+    }
 };
 
 // Runs Layer::forward_reference on plain NCHW copies of the inputs.

@@ -15,10 +15,10 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "backend/train_executor.h"
+#include "backend/onednn/batch_norm_activation.h"
+#include "backend/onednn/kernel.h"
 #include "core/error.h"
 #include "layer/convolutional.h"
-#include "layer/onednn/batch_norm_activation.h"
 
 namespace yolo9k {
 namespace {
@@ -297,7 +297,7 @@ private:
     ChannelBlockedLayout dst_layout_;
 };
 
-const TrainKernelRegistrar registrar("onednn", "convolutional",
+const onednn::TrainKernelRegistrar registrar("convolutional",
                                      [](const TrainKernelContext& ctx) -> std::unique_ptr<TrainKernel> {
                                          return std::make_unique<ConvTrainKernel>(ctx);
                                      });

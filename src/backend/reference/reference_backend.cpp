@@ -1,8 +1,10 @@
-// Reference backend: every layer's plain-loop forward_reference, all outputs kept.
-// Slow on purpose (double accumulation in conv); it is the yardstick for the fast path.
+// Reference backend: every layer's plain-loop reference code, all outputs kept. Slow on
+// purpose (double accumulation in conv); it is the yardstick every other backend is
+// checked against, for inference and for training.
 #include <vector>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/host/host_train_executor.h"
 #include "core/error.h"
 #include "network/network.h"
 
@@ -29,17 +31,27 @@ public:
     const float* output() const override { return outputs_[net_.output_layer()].data(); }
     std::vector<float> layer_output(int layer) const override { return outputs_.at(layer); }
 
+protected:
+    const Network& network() const override { return net_; }
+
 private:
     const Network& net_;
     int batch_;
     std::vector<std::vector<float>> outputs_;
 };
 
-const bool registered = (register_backend("reference",
-                                          [](const Network& n, const ExecutorOptions& o) {
-                                              return std::make_unique<ReferenceExecutor>(n, o);
-                                          }),
-                         true);
+const BackendRegistrar registrar({
+    .name = "reference",
+    .summary = "every layer's plain C++ reference code (the oracle; slow)",
+    .supports = [](std::string_view) { return true; },
+    .supports_training = [](std::string_view) { return true; },
+    .make_executor = [](const Network& n, const ExecutorOptions& o) -> std::unique_ptr<Executor> {
+        return std::make_unique<ReferenceExecutor>(n, o);
+    },
+    .make_train_executor = [](Network& n, const TrainExecutorOptions& o) {
+        return make_host_train_executor(n, "reference", o);
+    },
+});
 
 }  // namespace
 }  // namespace yolo9k

@@ -1,4 +1,4 @@
-#include "layer/onednn/batch_norm_activation.h"
+#include "backend/onednn/batch_norm_activation.h"
 
 #include <algorithm>
 #include <bit>

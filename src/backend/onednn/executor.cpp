@@ -9,7 +9,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "backend/executor.h"
+#include "backend/backend.h"
+#include "backend/host/host_train_executor.h"
 #include "backend/onednn/kernel.h"
 #include "core/error.h"
 #include "core/limits.h"
@@ -37,6 +38,8 @@ public:
           engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
         if (net.weights_released()) throw Error("onednn backend: the network's host weights were released");
         if (o.threads != 0) check_thread_count(o.threads, "--threads");
+        const auto* own = dynamic_cast<const Settings*>(o.settings.get());
+        const Settings settings = own ? *own : Settings();
         omp_set_num_threads(threads_);
         const int n = net.size();
         input_ = memory(plain_desc(batch_, net.input_shape()), engine_, nullptr);
@@ -44,12 +47,12 @@ public:
         // 1. Kernels, each choosing its output layout given its inputs' layouts.
         std::vector<memory::desc> value_md(n);
         std::vector<int> owner(n);  // which layer's buffer holds this layer's output
-        size_t winograd_budget = o.winograd_memory;
+        size_t winograd_budget = settings.winograd_memory;
         for (int i = 0; i < n; ++i) {
             const Layer& layer = net.layer(i);
-            KernelContext ctx{engine_, layer, {}, batch_, o.conv_algorithm, &winograd_budget};
+            KernelContext ctx{engine_, layer, {}, batch_, settings.conv_algorithm, &winograd_budget};
             for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
-            const KernelFactory* f = find_kernel(std::string(layer.type()));
+            const KernelFactory* f = kernels().find(layer.type());
             kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));
             Kernel& k = *kernels_.back();
             if (k.alias_src0 && layer.sources()[0] >= 0) {
@@ -180,6 +183,9 @@ public:
         return o.str();
     }
 
+protected:
+    const Network& network() const override { return net_; }
+
 private:
     const Network& net_;
     int batch_, threads_;
@@ -195,11 +201,18 @@ private:
     dnnl::reorder output_reorder_;
 };
 
-const bool registered = (register_backend("onednn",
-                                          [](const Network& n, const ExecutorOptions& o) {
-                                              return std::make_unique<OnednnExecutor>(n, o);
-                                          }),
-                         true);
+const BackendRegistrar registrar({
+    .name = "onednn",
+    .summary = "oneDNN on the CPU: blocked layouts, Winograd 3x3 convolutions, fused batch norm",
+    .supports = [](std::string_view type) { return kernels().find(type) != nullptr; },
+    .supports_training = [](std::string_view type) { return train_kernels().find(type) != nullptr; },
+    .make_executor = [](const Network& n, const ExecutorOptions& o) -> std::unique_ptr<Executor> {
+        return std::make_unique<OnednnExecutor>(n, o);
+    },
+    .make_train_executor = [](Network& n, const TrainExecutorOptions& o) {
+        return make_host_train_executor(n, "onednn", o, [](std::string_view type) { return train_kernels().find(type); });
+    },
+});
 
 }  // namespace
 }  // namespace yolo9k::onednn

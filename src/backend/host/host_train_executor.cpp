@@ -1,23 +1,18 @@
-#include "backend/train_executor.h"
+#include "backend/host/host_train_executor.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/limits.h"
+#include "layer/layer.h"
 #include "network/network.h"
 
 namespace yolo9k {
 namespace {
-
-std::map<std::string, TrainKernelFactory>& registry() {
-    static std::map<std::string, TrainKernelFactory> r;  // key: backend + "/" + layer type
-    return r;
-}
 
 class ReferenceTrainKernel final : public TrainKernel {
 public:
@@ -44,23 +39,49 @@ void ensure(std::vector<float>& v, size_t n) {
 
 }  // namespace
 
-void register_train_kernel(const std::string& backend, const std::string& layer_type, TrainKernelFactory f) {
-    registry()[backend + "/" + layer_type] = std::move(f);
-}
-
-const TrainKernelFactory* find_train_kernel(const std::string& backend, const std::string& layer_type) {
-    auto it = registry().find(backend + "/" + layer_type);
-    return it == registry().end() ? nullptr : &it->second;
-}
-
 std::unique_ptr<TrainKernel> make_reference_train_kernel(const TrainKernelContext& ctx) {
     return std::make_unique<ReferenceTrainKernel>(ctx.layer, ctx.batch);
 }
 
-TrainExecutor::TrainExecutor(Network& net, const std::string& backend, const TrainExecutorOptions& options)
-    : net_(net), backend_(backend), batch_(options.batch), threads_(options.threads) {
-    if (backend_ != "onednn" && backend_ != "reference")
-        throw Error("unknown training backend '" + backend_ + "'; expected onednn or reference");
+namespace {
+
+class HostTrainExecutor final : public TrainExecutor {
+public:
+    HostTrainExecutor(Network& net, std::string backend, const TrainExecutorOptions& options, TrainKernelLookup kernels);
+
+    int batch() const override { return batch_; }
+    std::string backend() const override { return backend_; }
+    void forward(const float* input) override;
+    const float* output() const override;
+    const float* head_input() const override;
+    void backward(const float* head_input_grad) override;
+    std::vector<LayerGradients>& gradients() override { return grads_; }
+    void zero_grad() override;
+    void parameters_changed() override;
+    void reshape() override { build(); }
+    std::span<const float> layer_output(int layer) const override;
+    std::string describe() const override;
+
+private:
+    void build();
+    Network& net_;
+    std::string backend_;
+    TrainKernelLookup kernels_for_;
+    int batch_;
+    int threads_;
+    int head_ = -1;  // output layer index
+    std::vector<std::unique_ptr<TrainKernel>> kernels_;
+    std::vector<std::vector<float>> outputs_, output_grads_, states_;
+    std::vector<size_t> output_sizes_;
+    std::vector<LayerGradients> grads_;
+    std::vector<int> grad_slot_;  // layer -> index in grads_, or -1
+    const float* input_ = nullptr;  // the last forward's input (the caller keeps it alive)
+};
+
+HostTrainExecutor::HostTrainExecutor(Network& net, std::string backend, const TrainExecutorOptions& options,
+                                     TrainKernelLookup kernels)
+    : net_(net), backend_(std::move(backend)), kernels_for_(std::move(kernels)), batch_(options.batch),
+      threads_(options.threads) {
     if (batch_ < 1) throw Error("training batch must be at least 1, got " + std::to_string(batch_));
     if (net.weights_released()) throw Error("cannot train: the network's host weights were released");
     if (threads_ != 0) check_thread_count(threads_, "--threads");
@@ -80,9 +101,7 @@ TrainExecutor::TrainExecutor(Network& net, const std::string& backend, const Tra
     build();
 }
 
-TrainExecutor::~TrainExecutor() = default;
-
-void TrainExecutor::build() {
+void HostTrainExecutor::build() {
     const int n = head_ + 1;
     kernels_.clear();
     outputs_.resize(n);
@@ -92,7 +111,7 @@ void TrainExecutor::build() {
     for (int i = 0; i < n; ++i) {
         Layer& l = net_.layer(i);
         TrainKernelContext ctx{l, batch_};
-        const TrainKernelFactory* f = backend_ == "reference" ? nullptr : find_train_kernel(backend_, std::string(l.type()));
+        const TrainKernelFactory* f = kernels_for_ ? kernels_for_(l.type()) : nullptr;
         kernels_.push_back(f ? (*f)(ctx) : make_reference_train_kernel(ctx));
         output_sizes_[i] = size_t(batch_) * l.output_shape().size();
         ensure(outputs_[i], output_sizes_[i]);
@@ -101,9 +120,7 @@ void TrainExecutor::build() {
     }
 }
 
-void TrainExecutor::reshape() { build(); }
-
-void TrainExecutor::forward(const float* input) {
+void HostTrainExecutor::forward(const float* input) {
     std::vector<const float*> in;
     for (int i = 0; i <= head_; ++i) {
         in.clear();
@@ -113,15 +130,15 @@ void TrainExecutor::forward(const float* input) {
     input_ = input;
 }
 
-const float* TrainExecutor::output() const { return outputs_[head_].data(); }
+const float* HostTrainExecutor::output() const { return outputs_[head_].data(); }
 
-const float* TrainExecutor::head_input() const {
+const float* HostTrainExecutor::head_input() const {
     int s = net_.layer(head_).sources()[0];
     return s < 0 ? input_ : outputs_[s].data();
 }
 
-void TrainExecutor::backward(const float* head_input_grad) {
-    if (!input_) throw Error("TrainExecutor::backward called before forward");
+void HostTrainExecutor::backward(const float* head_input_grad) {
+    if (!input_) throw Error("HostTrainExecutor::backward called before forward");
     for (int i = 0; i < head_; ++i) std::fill_n(output_grads_[i].data(), output_sizes_[i], 0.f);
     const int head_src = net_.layer(head_).sources()[0];
     if (head_src < 0) return;  // the head reads the network input: nothing to train
@@ -144,24 +161,31 @@ void TrainExecutor::backward(const float* head_input_grad) {
     }
 }
 
-void TrainExecutor::zero_grad() {
+void HostTrainExecutor::zero_grad() {
     for (auto& g : grads_) std::fill(g.data.begin(), g.data.end(), 0.f);
 }
 
-void TrainExecutor::parameters_changed() {
+void HostTrainExecutor::parameters_changed() {
     for (auto& k : kernels_) k->parameters_changed();
 }
 
-std::span<const float> TrainExecutor::layer_output(int layer) const {
+std::span<const float> HostTrainExecutor::layer_output(int layer) const {
     if (layer < 0 || layer > head_) throw Error("layer_output: no training output for layer " + std::to_string(layer));
     return {outputs_[layer].data(), output_sizes_[layer]};
 }
 
-std::string TrainExecutor::describe() const {
+std::string HostTrainExecutor::describe() const {
     std::ostringstream os;
     for (int i = 0; i <= head_; ++i)
         os << i << ' ' << net_.layer(i).type() << ": " << kernels_[i]->impl << '\n';
     return os.str();
+}
+
+}  // namespace
+
+std::unique_ptr<TrainExecutor> make_host_train_executor(Network& net, std::string backend,
+                                                        const TrainExecutorOptions& options, TrainKernelLookup kernels) {
+    return std::make_unique<HostTrainExecutor>(net, std::move(backend), options, std::move(kernels));
 }
 
 }  // namespace yolo9k
