@@ -45,6 +45,10 @@ struct DetectorOptions {
     std::string map;
 };
 
+// Thread safety: detect() and detect_batch() may be called from several threads; the calls
+// run one at a time (each uses `threads` cores; the thread count is this Detector's, set
+// per call, not the process's). For throughput on many cores, one Detector per thread.
+// forward() returns the Detector's own buffer: one caller at a time.
 class Detector {
 public:
     explicit Detector(const DetectorOptions& options);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <functional>
+#include <mutex>
 #include <optional>
 
 #include "backend/backend.h"
@@ -39,6 +40,8 @@ struct Detector::Impl {
     std::vector<std::string> names;
     std::vector<float> input;
     RegionCandidates workspace;
+    // One pass at a time: the executor's buffers, the input and the workspace are shared.
+    std::mutex mutex;
 
     explicit Impl(const DetectorOptions& o) : options(o), owned(build(o)), net(&*owned) {
         if (o.weights.empty()) throw Error("no weights file given (a detector needs --weights)");
@@ -137,13 +140,17 @@ Detector::~Detector() = default;
 Detector::Detector(Detector&&) noexcept = default;
 Detector& Detector::operator=(Detector&&) noexcept = default;
 
-std::vector<Detection> Detector::detect(const cv::Mat& image) { return std::move(impl_->run(&image, 1).front()); }
+std::vector<Detection> Detector::detect(const cv::Mat& image) {
+    std::lock_guard lock(impl_->mutex);
+    return std::move(impl_->run(&image, 1).front());
+}
 
 std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv::Mat>& images) {
     std::vector<std::vector<Detection>> all;
     const int b = impl_->options.batch;
     for (size_t start = 0; start < images.size(); start += b) {
         const int count = int(std::min<size_t>(b, images.size() - start));
+        std::lock_guard lock(impl_->mutex);
         for (auto& r : impl_->run(images.data() + start, count)) all.push_back(std::move(r));
     }
     return all;

@@ -121,6 +121,7 @@ void HostTrainExecutor::build() {
 }
 
 void HostTrainExecutor::forward(const float* input) {
+    if (threads_ > 0) omp_set_num_threads(threads_);  // OpenMP's count is per calling thread
     std::vector<const float*> in;
     for (int i = 0; i <= head_; ++i) {
         in.clear();

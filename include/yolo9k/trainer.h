@@ -1,0 +1,85 @@
+// Training a YOLOv2 detector from C++: what `yolo9k train` runs (darknet's `detector train`).
+//
+//   yolo9k::Trainer trainer({.cfg = "yolov2-voc.cfg", .data = "voc.data"});
+//   trainer.on_progress([](const yolo9k::TrainingProgress& p) { ... });
+//   yolo9k::TrainingSummary s = trainer.run();  // another thread may call trainer.cancel()
+//
+// Checkpoints are written atomically to <backup>/<name>_last.weights (+ .state) every
+// checkpoint_every steps and when the run is cancelled, so `resume` continues exactly.
+// Link yolo9k::yolo9k_train.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace yolo9k {
+
+struct TrainerOptions {
+    std::string cfg;      // network .cfg ending in [region]
+    std::string data;     // a darknet .data file, or any dataset yolo9k reads (VOC folder, COCO JSON, list)
+    std::string names;    // class names file (required for a dataset path that does not name its classes)
+    std::string split;    // VOC split (ImageSets/Main/<split>.txt) for a dataset path
+    std::string weights;  // pretrained or partial (.conv.23) weights; empty: random initialisation
+    std::string backup_dir;  // checkpoints; default: the .data's backup=, else "backup"
+    std::string name;        // checkpoint prefix; default: the cfg's file stem
+    std::string backend = "onednn";
+    bool resume = false;  // continue from <backup>/<name>_last.weights and its .state
+    uint64_t seed = 1;
+    int threads = 0;  // 0: all cores
+    // Overrides of the cfg's [net]; 0 (burn_in: -1) keeps the cfg's value.
+    int batch = 0, subdivisions = 0, max_batches = 0, size = 0;
+    float learning_rate = 0;
+    int burn_in = -1;
+    int multiscale = -1;  // -1: the [region]'s random=; 0 off; 1 on
+    bool augment = true;
+    int checkpoint_every = 100;  // <name>_last.weights
+    int save_every = 1000;       // <name>_<iteration>.weights
+    int map_every = 0;           // mAP@.5 on the validation set every N steps (0: never)
+    std::string valid_split;     // with a dataset path: the split map_every evaluates
+    bool chart = true;           // <backup>/<name>_chart.png
+};
+
+struct TrainingProgress {
+    int64_t iteration = 0, max_batches = 0;
+    float loss = 0, average_loss = 0, learning_rate = 0, images_per_second = 0;
+    double eta_seconds = 0;
+    int width = 0, height = 0;  // the input size of this step (multi-scale)
+    // Over this step's boxes: mean IoU of the best anchor, recall at IoU .5, objectness at
+    // the responsible anchors and elsewhere.
+    float average_iou = 0, recall50 = 0, objectness = 0, no_objectness = 0;
+};
+
+struct TrainingSummary {
+    int64_t iterations = 0;           // where the schedule stands
+    int64_t iterations_this_run = 0;  // steps this call took (fewer after a resume)
+    float final_average_loss = 0;
+    std::string final_weights;  // <backup>/<name>_final.weights, or _last when cancelled
+    double seconds = 0, images_per_second = 0;
+    bool cancelled = false;
+};
+
+class Trainer {
+public:
+    explicit Trainer(TrainerOptions options);
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+
+    // Called on the training thread after every step.
+    void on_progress(std::function<void(const TrainingProgress&)> callback);
+    // Called after each map_every evaluation.
+    void on_map(std::function<void(int64_t iteration, double map50)> callback);
+    // Safe from any thread: the step in progress finishes, is saved as <name>_last, and
+    // run() returns with cancelled = true.
+    void cancel();
+    // Trains until max_batches (or cancel()). Throws yolo9k::Error on bad input.
+    TrainingSummary run();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yolo9k

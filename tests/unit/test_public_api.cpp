@@ -1,0 +1,85 @@
+// The public C++ API (include/yolo9k/) used as a program would: cancellation from another
+// thread saves the step and a resumed Trainer finishes the schedule; evaluate() and the
+// Detector run on the result; several threads share one Detector.
+#include <gtest/gtest.h>
+
+#include <yolo9k/detector.h>
+#include <yolo9k/evaluator.h>
+#include <yolo9k/trainer.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "network/network.h"
+#include "support/training_fixtures.h"
+
+namespace yolo9k {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(PublicApi, CancelSavesTheStepAndResumeFinishesTheRun) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 8);
+    TrainerOptions o{.cfg = dir.file("tiny.cfg"), .data = dir.file("shapes.data"), .threads = 1,
+                     .max_batches = 12, .checkpoint_every = 100, .chart = false};
+    std::atomic<int64_t> last_step{0};
+    {
+        Trainer trainer(o);
+        trainer.on_progress([&](const TrainingProgress& p) {
+            last_step = p.iteration;
+            EXPECT_EQ(p.max_batches, 12);
+            EXPECT_TRUE(std::isfinite(p.loss));
+            if (p.iteration == 4) trainer.cancel();  // as another thread would (Ctrl-C)
+        });
+        const TrainingSummary s = trainer.run();
+        EXPECT_TRUE(s.cancelled);
+        EXPECT_EQ(s.iterations, 4);
+        EXPECT_TRUE(fs::exists(dir.file("backup/tiny_last.weights"))) << "the cancelled step was not saved";
+    }
+    o.resume = true;
+    Trainer resumed(o);
+    const TrainingSummary s = resumed.run();
+    EXPECT_FALSE(s.cancelled);
+    EXPECT_EQ(s.iterations, 12);
+    EXPECT_EQ(s.iterations_this_run, 8);
+    ASSERT_TRUE(fs::exists(s.final_weights));
+
+    Detector detector({.cfg = o.cfg, .weights = s.final_weights, .names = dir.file("shapes.names"),
+                       .thresh = kEvaluationThresh, .threads = 1});
+    const Evaluation e = evaluate(detector, {.data = dir.file("shapes.data"), .split = "train"});
+    EXPECT_EQ(e.images, 8);
+    EXPECT_EQ(e.per_class.size(), 2u);
+    EXPECT_THROW(evaluate(detector, {.data = dir.file("missing.data")}), Error);
+}
+
+TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 4);
+    Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
+    test::randomize_weights(net, 3);
+    net.save_weights(dir.file("random.weights"));
+    Detector detector({.cfg = dir.file("tiny.cfg"), .weights = dir.file("random.weights"),
+                       .names = dir.file("shapes.names"), .thresh = 0.f, .threads = 1});
+    const cv::Mat image = cv::imread(dir.file("images/s0.jpg"));
+    ASSERT_FALSE(image.empty());
+    const std::vector<Detection> expected = detector.detect(image);
+    ASSERT_FALSE(expected.empty());
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 5; ++i) {
+                const std::vector<Detection> got = detector.detect(image);
+                if (got.size() != expected.size() || got.front().score != expected.front().score) ++mismatches;
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(mismatches, 0);
+}
+
+}  // namespace
+}  // namespace yolo9k
