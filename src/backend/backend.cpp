@@ -55,6 +55,14 @@ TensorDesc Executor::output_desc() const {
     return {batch(), network().layer(network().output_layer()).output_shape()};
 }
 
+void Executor::forward(const ConstTensorView& input) {
+    const TensorDesc want = input_desc();
+    if (!(input.desc == want))
+        throw Error("the " + backend() + " executor takes " + want.str() + ", given " + input.desc.str());
+    if (!input.data) throw Error("the " + backend() + " executor was given a tensor without data");
+    forward(static_cast<const float*>(input.data));
+}
+
 void Executor::forward_timed(const float*, std::vector<double>&) {
     throw Error("the " + backend() + " backend cannot time layers one by one");
 }

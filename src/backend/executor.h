@@ -43,11 +43,14 @@ public:
     TensorDesc output_desc() const;
     // `input`: input_desc() floats.
     virtual void forward(const float* input) = 0;
+    // The same, for a described tensor: throws Error unless it is what input_desc() says.
+    void forward(const ConstTensorView& input);
     // forward(), timing each layer (wall ms, the layer's work finished before the next
     // starts); for `yolo9k bench --layers`. Backends that cannot split a pass throw.
     virtual void forward_timed(const float* input, std::vector<double>& layer_ms);
     // The network output layer's result: output_desc() floats.
     virtual const float* output() const = 0;
+    ConstTensorView output_tensor() const { return {output_desc(), output()}; }
     // Plain NCHW copy of any layer's last output; needs keep_outputs.
     virtual std::vector<float> layer_output(int layer) const = 0;
     // A one-line-per-layer account of how each layer runs (implementation, layouts).

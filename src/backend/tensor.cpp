@@ -33,6 +33,11 @@ const char* precision_name(Precision p) {
     return "?";
 }
 
+std::string TensorDesc::str() const {
+    return std::to_string(batch) + " x " + std::to_string(shape.c) + " x " + std::to_string(shape.h) + " x " +
+           std::to_string(shape.w) + " " + dtype_name(dtype) + " nchw";
+}
+
 Precision parse_precision(const std::string& text) {
     for (Precision p : {Precision::f32, Precision::bf16, Precision::int8})
         if (text == precision_name(p)) return p;

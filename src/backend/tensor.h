@@ -31,6 +31,14 @@ struct TensorDesc {
     float scale = 1.f;  // s8/u8: real value = scale x stored value
     size_t elements() const { return size_t(batch) * shape.size(); }
     size_t bytes() const { return elements() * dtype_bytes(dtype); }
+    bool operator==(const TensorDesc&) const = default;
+    std::string str() const;  // "2 x 3 x 416 x 416 f32 nchw"
+};
+
+// A tensor someone else owns, as it crosses the seam.
+struct ConstTensorView {
+    TensorDesc desc;
+    const void* data = nullptr;
 };
 
 }  // namespace yolo9k

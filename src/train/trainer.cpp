@@ -18,6 +18,103 @@
 namespace yolo9k {
 namespace fs = std::filesystem;
 
+namespace {
+
+// What a detector trains and validates on, and where its checkpoints go.
+struct TrainingData {
+    Dataset train, valid, class_only;
+    std::string backup;  // the options', else the .data's backup=, else "" (TrainingRun's default)
+};
+
+TrainingData load_training_data(const TrainOptions& o, const RegionLayer& region) {
+    TrainingData d;
+    DataFile df;
+    std::string names_file = o.names_file;
+    d.backup = o.backup_dir;
+    DatasetOptions dopt;
+    dopt.split = o.split;
+    if (!o.data_file.empty()) {
+        df = read_data_file(o.data_file);
+        if (names_file.empty()) names_file = df.names;
+        if (d.backup.empty()) d.backup = df.backup;
+    }
+    if (!names_file.empty()) dopt.class_names = read_names_file(names_file);
+    if (!o.data_file.empty()) d.train = load_dataset_split(df, "train", dopt);
+    else if (!o.dataset.empty()) d.train = load_dataset(o.dataset, dopt);
+    else throw Error("train: give a .data file or a dataset path");
+    if (d.train.images.empty()) throw Error("train: the training set is empty");
+    if (o.map_every > 0) {
+        if (!o.data_file.empty()) d.valid = load_dataset_split(df, "valid", dopt);
+        else if (!o.valid_split.empty()) d.valid = load_dataset(o.dataset, {.class_names = dopt.class_names, .split = o.valid_split});
+        else throw Error("train: --map-every needs a validation set (.data `valid`, or --valid-split with --dataset)");
+        if (d.valid.images.empty()) throw Error("train: the validation set is empty");
+    }
+    // Dataset class ids are the layer's classes, or go through its map= (YOLO9000's coco9k.map).
+    const size_t labels = region.class_map.empty() ? size_t(region.classes) : region.class_map.size();
+    if (d.train.class_names.size() != labels)
+        throw Error(o.cfg + ": [region] " +
+                    (region.class_map.empty() ? "classes=" + std::to_string(region.classes)
+                                              : "map=" + region.map_file + " (" + std::to_string(labels) + " entries)") +
+                    " but the dataset has " + std::to_string(d.train.class_names.size()) + " classes");
+    if (!o.class_data.empty()) {
+        if (!(o.class_ratio > 0 && std::isfinite(o.class_ratio)))
+            throw Error("train: the classification ratio must be positive, got " + std::to_string(o.class_ratio));
+        d.class_only = load_class_only_images(o.class_data, d.train.class_names);
+        if (!o.quiet)
+            log_message(LogLevel::note,
+                        format_text("joint training: %zu classification-only images from %s, %.3g per detection image",
+                                    d.class_only.images.size(), o.class_data.c_str(), o.class_ratio));
+    }
+    return d;
+}
+
+// darknet's printed statistics over a step's passes, each weighted by its count.
+class StepStatistics {
+public:
+    void add(const RegionLossStats& st) {
+        sum_.avg_iou += st.avg_iou * st.count;
+        sum_.avg_class += st.avg_class * st.class_count;
+        sum_.avg_obj += st.avg_obj * st.count;
+        sum_.recall50 += st.recall50 * st.count;
+        sum_.recall75 += st.recall75 * st.count;
+        sum_.avg_noobj += st.avg_noobj;
+        sum_.count += st.count;
+        sum_.class_count += st.class_count;
+        ++passes_;
+    }
+    RegionLossStats mean() const {
+        RegionLossStats m = sum_;
+        if (m.count > 0) {
+            m.avg_iou /= m.count;
+            m.avg_obj /= m.count;
+            m.recall50 /= m.count;
+            m.recall75 /= m.count;
+        }
+        if (m.class_count > 0) m.avg_class /= m.class_count;
+        if (passes_ > 0) m.avg_noobj /= passes_;
+        return m;
+    }
+
+private:
+    RegionLossStats sum_{};
+    int passes_ = 0;
+};
+
+std::string progress_line(const TrainProgress& pr) {
+    const RegionLossStats& st = pr.stats;
+    // Classification-only images (joint training) count for the class loss, not for boxes.
+    const std::string class_only =
+        st.class_count > st.count ? ", " + std::to_string(st.class_count - st.count) + " classification-only images" : "";
+    return format_text(
+        "%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
+        "recall %.3f (%d boxes%s)",
+        (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, pr.width, pr.height,
+        format_duration(pr.eta_s).c_str(), st.avg_iou, st.avg_class, st.avg_obj, st.avg_noobj, st.recall50, st.count,
+        class_only.c_str());
+}
+
+}  // namespace
+
 TrainResult train_detector(const TrainOptions& o, std::function<void(const TrainProgress&)> on_progress) {
     if (o.cfg.empty()) throw Error("train: a .cfg is required");
     Network net = Network::from_cfg_file(o.cfg);
@@ -29,47 +126,9 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
 
-    // Data.
-    DataFile df;
-    std::string names_file = o.names_file, backup = o.backup_dir;
-    DatasetOptions dopt;
-    dopt.split = o.split;
-    Dataset data;
-    if (!o.data_file.empty()) {
-        df = read_data_file(o.data_file);
-        if (names_file.empty()) names_file = df.names;
-        if (backup.empty()) backup = df.backup;
-    }
-    if (!names_file.empty()) dopt.class_names = read_names_file(names_file);
-    if (!o.data_file.empty()) data = load_dataset_split(df, "train", dopt);
-    else if (!o.dataset.empty()) data = load_dataset(o.dataset, dopt);
-    else throw Error("train: give a .data file or a dataset path");
-    if (data.images.empty()) throw Error("train: the training set is empty");
-    Dataset valid;
-    if (o.map_every > 0) {
-        if (!o.data_file.empty()) valid = load_dataset_split(df, "valid", dopt);
-        else if (!o.valid_split.empty()) valid = load_dataset(o.dataset, {.class_names = dopt.class_names, .split = o.valid_split});
-        else throw Error("train: --map-every needs a validation set (.data `valid`, or --valid-split with --dataset)");
-        if (valid.images.empty()) throw Error("train: the validation set is empty");
-    }
-    // Dataset class ids are the layer's classes, or go through its map= (YOLO9000's coco9k.map).
-    const size_t labels = region->class_map.empty() ? size_t(region->classes) : region->class_map.size();
-    if (data.class_names.size() != labels)
-        throw Error(o.cfg + ": [region] " +
-                    (region->class_map.empty() ? "classes=" + std::to_string(region->classes)
-                                               : "map=" + region->map_file + " (" + std::to_string(labels) + " entries)") +
-                    " but the dataset has " + std::to_string(data.class_names.size()) + " classes");
-    Dataset class_only;
-    if (!o.class_data.empty()) {
-        if (!(o.class_ratio > 0 && std::isfinite(o.class_ratio)))
-            throw Error("train: the classification ratio must be positive, got " + std::to_string(o.class_ratio));
-        class_only = load_class_only_images(o.class_data, data.class_names);
-        if (!o.quiet)
-            log_message(LogLevel::note,
-                        format_text("joint training: %zu classification-only images from %s, %.3g per detection image",
-                                    class_only.images.size(), o.class_data.c_str(), o.class_ratio));
-    }
-    TrainingRun run(o, backup, net, "mAP@.5");
+    TrainingData data = load_training_data(o, *region);
+    const Dataset& valid = data.valid;
+    TrainingRun run(o, data.backup, net, "mAP@.5");
     TrainState& state = run.state;
 
     const bool multiscale = o.multiscale < 0 ? region->random : o.multiscale == 1;
@@ -88,13 +147,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     lopt.augment = augment_options_from(p, region->jitter);
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
-    if (!class_only.images.empty()) lopt.class_share = o.class_ratio / (1 + o.class_ratio);
+    if (!data.class_only.images.empty()) lopt.class_share = o.class_ratio / (1 + o.class_ratio);
     lopt.first_batch = state.iteration * p.subdivisions;
     lopt.size_for_batch = [size_for_step, subdiv = p.subdivisions](int64_t b) {
         auto [w, h] = size_for_step(b / subdiv);
         return NetSize{w, h};
     };
-    DetectionLoader loader(std::move(data), lopt, std::move(class_only));
+    DetectionLoader loader(std::move(data.train), lopt, std::move(data.class_only));
 
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
@@ -143,60 +202,26 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         }
         exec.zero_grad();
         double loss_sum = 0;
-        RegionLossStats agg{};
+        StepStatistics stats;
         for (int s = 0; s < p.subdivisions; ++s) {
             DetectionBatch batch = loader.next();
             if (batch.width != w || batch.height != h)
                 throw Error("internal: loader produced " + std::to_string(batch.width) + "x" + std::to_string(batch.height) +
                             ", expected " + std::to_string(w) + "x" + std::to_string(h));
             exec.forward(batch.images.data());
-            const size_t n = size_t(mini) * region->input_shape().size();
-            grad.resize(n);
-            RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
-                                             state.seen, grad.data(), batch.image_classes);
+            grad.resize(size_t(mini) * region->input_shape().size());
+            const RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
+                                                   state.seen, grad.data(), batch.image_classes);
             exec.backward(grad.data());
             state.seen += uint64_t(mini);
             loss_sum += st.loss;
-            // Accumulate darknet's printed statistics, weighted by their counts.
-            agg.avg_iou += st.avg_iou * st.count;
-            agg.avg_class += st.avg_class * st.class_count;
-            agg.avg_obj += st.avg_obj * st.count;
-            agg.recall50 += st.recall50 * st.count;
-            agg.recall75 += st.recall75 * st.count;
-            agg.avg_noobj += st.avg_noobj;
-            agg.count += st.count;
-            agg.class_count += st.class_count;
+            stats.add(st);
         }
         const TrainingRun::Step step = run.finish_step(exec, loss_sum);
-        TrainProgress pr;
-        pr.iteration = state.iteration;
-        pr.max_batches = p.max_batches;
-        pr.loss = step.loss;
-        pr.avg_loss = state.avg_loss;
-        pr.lr = step.lr;
-        pr.images_per_s = step.images_per_s;
-        pr.eta_s = step.eta_s;
-        pr.width = w;
-        pr.height = h;
-        pr.stats = agg;
-        if (agg.count > 0) {
-            pr.stats.avg_iou /= agg.count;
-            pr.stats.avg_obj /= agg.count;
-            pr.stats.recall50 /= agg.count;
-            pr.stats.recall75 /= agg.count;
-        }
-        if (agg.class_count > 0) pr.stats.avg_class /= agg.class_count;
-        pr.stats.avg_noobj /= p.subdivisions;
-        if (!o.quiet)
-            log_message(LogLevel::progress,
-                        format_text("%lld: loss %.3f, avg %.3f, lr %g, %.1f img/s, %dx%d, ETA %s | IoU %.3f cls %.3f obj %.3f noobj %.4f "
-                        "recall %.3f (%d boxes%s)",
-                        (long long)pr.iteration, pr.loss, pr.avg_loss, pr.lr, pr.images_per_s, w, h,
-                        format_duration(pr.eta_s).c_str(), pr.stats.avg_iou, pr.stats.avg_class, pr.stats.avg_obj,
-                        pr.stats.avg_noobj, pr.stats.recall50, pr.stats.count,
-                        agg.class_count > agg.count
-                            ? (", " + std::to_string(agg.class_count - agg.count) + " classification-only images").c_str()
-                            : ""));
+        const TrainProgress pr{.iteration = state.iteration, .max_batches = p.max_batches, .loss = step.loss,
+                               .avg_loss = state.avg_loss, .lr = step.lr, .images_per_s = step.images_per_s,
+                               .eta_s = step.eta_s, .width = w, .height = h, .stats = stats.mean()};
+        if (!o.quiet) log_message(LogLevel::progress, progress_line(pr));
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();

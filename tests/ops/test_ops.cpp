@@ -163,9 +163,18 @@ TEST_P(OpForward, EveryLayerMatchesTheReference) {
         EXPECT_LE(test::max_abs_diff(a.data(), b.data(), a.size()), tol * scale_of(a))
             << r.backend << " layer " << i << " (" << net.layer(i).type() << ")";
     }
-    const TensorDesc out = ex->output_desc();
-    ASSERT_EQ(out.elements(), ref->output_desc().elements());
-    EXPECT_EQ(test::max_abs_diff(ex->output(), ex->layer_output(net.output_layer()).data(), out.elements()), 0.f);
+    // The seam's typed form: the same pass through a described tensor, and a wrong one refused.
+    const TensorDesc in = ex->input_desc();
+    EXPECT_EQ(in.elements(), input.size());
+    ex->forward(ConstTensorView{in, input.data()});
+    const ConstTensorView out = ex->output_tensor();
+    EXPECT_EQ(out.desc, ref->output_desc());
+    EXPECT_EQ(test::max_abs_diff(static_cast<const float*>(out.data), ex->layer_output(net.output_layer()).data(),
+                                 out.desc.elements()),
+              0.f);
+    TensorDesc wrong = in;
+    wrong.dtype = DType::bf16;
+    EXPECT_THROW(ex->forward(ConstTensorView{wrong, input.data()}), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, OpForward, ::testing::ValuesIn(rows(false, false)),
