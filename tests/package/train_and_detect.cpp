@@ -1,6 +1,8 @@
-// Trains 20 steps through the public Trainer, checks the progress callbacks and the
+// Reads the dataset and fits anchors, trains 20 steps through the public Trainer, checks the progress callbacks and the
 // checkpoint, measures mAP through the public evaluate(), then detects with the result.
 // Usage: train_and_detect CFG DATASET NAMES BACKUP_DIR IMAGE
+#include <yolo9k/anchors.h>
+#include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
 #include <yolo9k/trainer.h>
@@ -18,6 +20,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        const yolo9k::LabelledImages set = yolo9k::read_dataset({.path = argv[2], .split = "train"});
+        const yolo9k::AnchorClusters anchors = yolo9k::fit_anchors({.datasets = {argv[2]}, .split = "train", .k = 5,
+                                                                    .network_size = 192});
+        std::printf("%zu training images, %zu classes; 5 anchors at %.1f%% mean IoU\n", set.images.size(),
+                    set.class_names.size(), 100 * anchors.average_iou);
+        if (set.images.empty() || anchors.anchors.size() != 5 || !(anchors.average_iou > 0)) {
+            std::fprintf(stderr, "FAIL: dataset or anchors empty\n");
+            return 1;
+        }
         yolo9k::Trainer trainer({.cfg = argv[1], .data = argv[2], .names = argv[3], .split = "train",
                                  .backup_dir = argv[4], .name = "package", .threads = 2, .batch = 4,
                                  .subdivisions = 1, .max_batches = 20, .burn_in = 0, .checkpoint_every = 10,

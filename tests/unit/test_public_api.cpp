@@ -3,6 +3,8 @@
 // Detector run on the result; several threads share one Detector.
 #include <gtest/gtest.h>
 
+#include <yolo9k/anchors.h>
+#include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
 #include <yolo9k/trainer.h>
@@ -79,6 +81,38 @@ TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(mismatches, 0);
+}
+
+TEST(PublicApiData, ReadsADatasetAndFitsAnchorsToIt) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 6);
+    const LabelledImages set = read_dataset({.path = dir.file("shapes.data")});
+    ASSERT_EQ(set.images.size(), 6u);
+    EXPECT_EQ(set.class_names, (std::vector<std::string>{"red", "blue"}));
+    size_t boxes = 0;
+    for (const LabelledImage& image : set.images) {
+        EXPECT_TRUE(fs::exists(image.path)) << image.path;
+        for (const LabelledBox& b : image.boxes) {
+            EXPECT_TRUE(b.class_id == 0 || b.class_id == 1);
+            EXPECT_GT(b.w, 0.f);
+            EXPECT_LE(b.w, 1.f);
+        }
+        boxes += image.boxes.size();
+    }
+    EXPECT_EQ(boxes, 12u);
+
+    const AnchorClusters a = fit_anchors({.datasets = {dir.file("shapes.data")}, .k = 2, .network_size = 160, .stride = 16});
+    ASSERT_EQ(a.anchors.size(), 2u);
+    EXPECT_EQ(a.boxes, 12u);
+    EXPECT_LE(a.anchors[0].w * a.anchors[0].h, a.anchors[1].w * a.anchors[1].h);  // smallest first
+    // The boxes are 16-40 px of a 128 px wide image: 1.25-3.1 cells of a 10-cell grid.
+    for (const Anchor& an : a.anchors) {
+        EXPECT_GT(an.w, 1.0);
+        EXPECT_LT(an.w, 3.2);
+    }
+    EXPECT_GT(a.average_iou, .5);
+    EXPECT_THROW(fit_anchors({.datasets = {dir.file("shapes.data")}, .k = 13}), Error);
+    EXPECT_THROW(read_dataset({.path = dir.file("no-such.data")}), Error);
 }
 
 }  // namespace
