@@ -134,156 +134,194 @@ float shape_iou(float w1, float h1, float w2, float h2) { return box_iou({0, 0, 
 
 }  // namespace
 
+namespace {
+
+// Sums behind darknet's printed statistics, over a batch.
+struct LossSums {
+    double iou = 0, class_probability = 0, objectness = 0, no_objectness = 0, recall50 = 0, recall75 = 0;
+};
+
+// A dataset class id to the layer's class entry (a tree node with a tree), through the
+// layer's map= when it has one; an id outside either range is an error naming the box.
+class ClassEntries {
+public:
+    explicit ClassEntries(const RegionLayer& l)
+        : l_(l), where_("[region] at cfg line " + std::to_string(l.cfg_line())),
+          labels_(l.class_map.empty() ? l.classes : int(l.class_map.size())) {}
+    const std::string& where() const { return where_; }
+    int operator()(int id, const std::string& what) const {
+        if (id < 0 || id >= labels_)
+            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " is outside [0, " +
+                        std::to_string(labels_) + ") of the " + where_ + (l_.class_map.empty() ? "" : "'s map"));
+        const int c = l_.class_map.empty() ? id : l_.class_map[id];
+        if (c < 0 || c >= l_.classes)
+            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " maps to " + std::to_string(c) +
+                        ", outside the " + std::to_string(l_.classes) + " classes of the " + where_);
+        return c;
+    }
+
+private:
+    const RegionLayer& l_;
+    std::string where_;
+    int labels_;
+};
+
+// A classification-only image (see the header): the class term at the slot most confident
+// of the label, "no object" everywhere else.
+void classification_only_terms(const RegionLayer& l, ImageTerms& t, int cls, LossSums& sums) {
+    const WordTree* tree = l.tree.get();
+    const int W = l.output_shape().w, H = l.output_shape().h;
+    float best_p = 0;
+    int best_n = 0, best_i = 0, best_j = 0;
+    for (int n = 0; n < l.num; ++n)  // darknet's order: anchor-major, then rows
+        for (int j = 0; j < H; ++j)
+            for (int i = 0; i < W; ++i) {
+                const float p = t.objectness(n, i, j) * t.class_probability(tree, n, i, j, cls);
+                if (p > best_p) best_p = p, best_n = n, best_i = i, best_j = j;
+                t.logistic_squared(t.index(n, l.coords, i, j), 0, l.noobject_scale);
+            }
+    t.no_term(t.index(best_n, l.coords, best_i, best_j));
+    if (tree) {
+        sums.class_probability += t.tree_class(*tree, best_n, best_i, best_j, cls, l.class_scale);
+    } else if (l.softmax) {
+        sums.class_probability += t.softmax_class(best_n, best_i, best_j, cls, l.class_scale);
+    } else {
+        for (int c = 0; c < l.classes; ++c)
+            t.logistic_class(t.index(best_n, l.coords + 1 + c, best_i, best_j), c == cls, l.class_scale);
+        sums.class_probability += t.class_probability(nullptr, best_n, best_i, best_j, cls);
+    }
+}
+
+// Every slot of a detection image: "no object" unless it already overlaps a truth by more
+// than thresh, and (early in training) a pull toward its anchor's prior box.
+void no_object_terms(const RegionLayer& l, ImageTerms& t, const std::vector<RelBox>& boxes, uint64_t seen,
+                     LossSums& sums) {
+    const int W = l.output_shape().w, H = l.output_shape().h;
+    for (int j = 0; j < H; ++j)
+        for (int i = 0; i < W; ++i)
+            for (int n = 0; n < l.num; ++n) {
+                const RelBox pred = t.predicted_box(n, i, j);
+                float best_iou = 0;
+                for (const RelBox& truth : boxes) best_iou = std::max(best_iou, box_iou(pred, truth));
+                const size_t obj = t.index(n, l.coords, i, j);
+                sums.no_objectness += t.objectness(n, i, j);
+                if (best_iou > l.thresh)
+                    t.no_term(obj);  // already a good detection of something: leave it be
+                else
+                    t.logistic_squared(obj, 0, l.noobject_scale);
+                if (seen < kRegionPriorWarmupImages) t.box_toward(n, i, j, kPriorTargets, kPriorScale);
+            }
+}
+
+// Every truth of a detection image: the box, objectness and class terms at its cell's
+// best-fitting anchor. `has_class_term` marks slots whose logistic classes a truth set.
+void truth_terms(const RegionLayer& l, ImageTerms& t, const std::vector<RelBox>& boxes, const std::vector<int>& classes,
+                 const float* image_output, std::vector<char>& has_class_term, LossSums& sums, RegionLossStats& stats) {
+    const WordTree* tree = l.tree.get();
+    const int W = l.output_shape().w, H = l.output_shape().h;
+    has_class_term.assign(size_t(W) * H * l.num, 0);
+    for (size_t k = 0; k < boxes.size(); ++k) {
+        const RelBox& truth = boxes[k];
+        // Clamped: a centre exactly on the right/bottom edge belongs to the last cell.
+        const int i = std::clamp(int(truth.x * W), 0, W - 1);
+        const int j = std::clamp(int(truth.y * H), 0, H - 1);
+        int best_n = 0;
+        float best_fit = 0;
+        for (int n = 0; n < l.num; ++n) {
+            RelBox pred = t.predicted_box(n, i, j);
+            if (l.bias_match) pred = {0, 0, l.anchors[2 * n] / W, l.anchors[2 * n + 1] / H};
+            const float fit = shape_iou(pred.w, pred.h, truth.w, truth.h);
+            if (fit > best_fit) {
+                best_fit = fit;
+                best_n = n;
+            }
+        }
+        const float iou = box_iou(t.predicted_box(best_n, i, j), truth);
+        t.box_toward(best_n, i, j, t.targets_for(best_n, i, j, truth), l.coord_scale * (2 - truth.w * truth.h));
+        sums.iou += iou;
+        sums.recall50 += iou > .5f;
+        sums.recall75 += iou > .75f;
+
+        sums.objectness += t.objectness(best_n, i, j);
+        t.logistic_squared(t.index(best_n, l.coords, i, j), l.rescore ? iou : 1.f, l.object_scale);
+
+        const int cls = classes[k];
+        if (tree) {
+            sums.class_probability += t.tree_class(*tree, best_n, i, j, cls, l.class_scale);
+        } else if (l.softmax) {
+            sums.class_probability += t.softmax_class(best_n, i, j, cls, l.class_scale);
+        } else {
+            char& seen_slot = has_class_term[(size_t(best_n) * H + j) * W + i];
+            if (seen_slot) {
+                // darknet: a second truth in the slot adds its class as a target and
+                // leaves the others (and the Class average) as they were.
+                t.logistic_class(t.index(best_n, l.coords + 1 + cls, i, j), 1, l.class_scale);
+            } else {
+                for (int c = 0; c < l.classes; ++c)
+                    t.logistic_class(t.index(best_n, l.coords + 1 + c, i, j), c == cls, l.class_scale);
+                sums.class_probability += image_output[t.index(best_n, l.coords + 1 + cls, i, j)];
+                seen_slot = 1;
+            }
+        }
+        ++stats.count;
+        ++stats.class_count;
+    }
+}
+
+}  // namespace
+
 RegionLossStats region_loss(const RegionLayer& l, const float* head_input, const float* output,
                             std::span<const std::vector<TruthBox>> truths, int batch, uint64_t seen, float* grad,
                             std::span<const int> image_classes) {
-    const std::string where = "[region] at cfg line " + std::to_string(l.cfg_line());
-    const WordTree* tree = l.tree.get();
-    if (tree && tree->size() != l.classes)
-        throw Error("region loss: " + where + " has classes=" + std::to_string(l.classes) + " but its tree " +
-                    tree->source + " has " + std::to_string(tree->size()) + " nodes");
+    const ClassEntries class_entry(l);
+    if (l.tree && l.tree->size() != l.classes)
+        throw Error("region loss: " + class_entry.where() + " has classes=" + std::to_string(l.classes) +
+                    " but its tree " + l.tree->source + " has " + std::to_string(l.tree->size()) + " nodes");
     if (int(truths.size()) < batch)
         throw Error("region loss: " + std::to_string(truths.size()) + " truth lists for a batch of " +
                     std::to_string(batch) + " images");
     if (!image_classes.empty() && int(image_classes.size()) < batch)
         throw Error("region loss: " + std::to_string(image_classes.size()) + " image classes for a batch of " +
                     std::to_string(batch) + " images");
-    // A dataset class id to the layer's class entry (a tree node with a tree).
-    const int labels = l.class_map.empty() ? l.classes : int(l.class_map.size());
-    auto class_entry = [&](int id, const std::string& what) {
-        if (id < 0 || id >= labels)
-            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " is outside [0, " +
-                        std::to_string(labels) + ") of the " + where + (l.class_map.empty() ? "" : "'s map"));
-        const int c = l.class_map.empty() ? id : l.class_map[id];
-        if (c < 0 || c >= l.classes)
-            throw Error("region loss: " + what + ": class id " + std::to_string(id) + " maps to " + std::to_string(c) +
-                        ", outside the " + std::to_string(l.classes) + " classes of the " + where);
-        return c;
-    };
     const size_t per_image = l.output_shape().size();
-    const int W = l.output_shape().w, H = l.output_shape().h;
     RegionLossStats stats;
-    double sum_iou = 0, sum_class = 0, sum_obj = 0, sum_noobj = 0, recall50 = 0, recall75 = 0;
+    LossSums sums;
     std::vector<double> entry_loss;
     std::vector<RelBox> boxes;
     std::vector<int> classes;
-    std::vector<char> has_class_term;  // per slot: a truth already set the logistic classes
+    std::vector<char> has_class_term;
 
     for (int b = 0; b < batch; ++b) {
         ImageTerms t(l, head_input + b * per_image, output + b * per_image, grad + b * per_image, entry_loss);
         const int image_class = image_classes.empty() ? -1 : image_classes[b];
         if (image_class >= 0) {
-            // Classification-only image (see the header): the class term at the slot most
-            // confident of the label, "no object" everywhere else.
-            const int cls = class_entry(image_class, "image " + std::to_string(b) + " (classification-only)");
-            float best_p = 0;
-            int best_n = 0, best_i = 0, best_j = 0;
-            for (int n = 0; n < l.num; ++n)  // darknet's order: anchor-major, then rows
-                for (int j = 0; j < H; ++j)
-                    for (int i = 0; i < W; ++i) {
-                        const float p = t.objectness(n, i, j) * t.class_probability(tree, n, i, j, cls);
-                        if (p > best_p) best_p = p, best_n = n, best_i = i, best_j = j;
-                        t.logistic_squared(t.index(n, l.coords, i, j), 0, l.noobject_scale);
-                    }
-            t.no_term(t.index(best_n, l.coords, best_i, best_j));
-            if (tree) {
-                sum_class += t.tree_class(*tree, best_n, best_i, best_j, cls, l.class_scale);
-            } else if (l.softmax) {
-                sum_class += t.softmax_class(best_n, best_i, best_j, cls, l.class_scale);
-            } else {
-                for (int c = 0; c < l.classes; ++c)
-                    t.logistic_class(t.index(best_n, l.coords + 1 + c, best_i, best_j), c == cls, l.class_scale);
-                sum_class += t.class_probability(nullptr, best_n, best_i, best_j, cls);
-            }
+            classification_only_terms(l, t, class_entry(image_class, "image " + std::to_string(b) + " (classification-only)"),
+                                      sums);
             ++stats.class_count;
-            for (double v : entry_loss) stats.loss += v;
-            continue;
-        }
-        boxes.clear();
-        classes.clear();
-        for (size_t k = 0; k < truths[b].size(); ++k) {
-            const TruthBox& tb = truths[b][k];
-            if (!(tb.w > 0 && tb.h > 0)) continue;  // degenerate: nothing to regress toward
-            boxes.push_back({tb.x, tb.y, tb.w, tb.h});
-            classes.push_back(class_entry(tb.class_id, "image " + std::to_string(b) + ", box " + std::to_string(k)));
-        }
-
-        // Every slot: no-object and (early on) prior terms.
-        for (int j = 0; j < H; ++j)
-            for (int i = 0; i < W; ++i)
-                for (int n = 0; n < l.num; ++n) {
-                    const RelBox pred = t.predicted_box(n, i, j);
-                    float best_iou = 0;
-                    for (const RelBox& truth : boxes) best_iou = std::max(best_iou, box_iou(pred, truth));
-                    const size_t obj = t.index(n, l.coords, i, j);
-                    sum_noobj += t.objectness(n, i, j);
-                    if (best_iou > l.thresh)
-                        t.no_term(obj);  // already a good detection of something: leave it be
-                    else
-                        t.logistic_squared(obj, 0, l.noobject_scale);
-                    if (seen < kRegionPriorWarmupImages) t.box_toward(n, i, j, kPriorTargets, kPriorScale);
-                }
-
-        // Every truth: its slot's box, objectness and class terms.
-        has_class_term.assign(size_t(W) * H * l.num, 0);
-        for (size_t k = 0; k < boxes.size(); ++k) {
-            const RelBox& truth = boxes[k];
-            // Clamped: a centre exactly on the right/bottom edge belongs to the last cell.
-            const int i = std::clamp(int(truth.x * W), 0, W - 1);
-            const int j = std::clamp(int(truth.y * H), 0, H - 1);
-            int best_n = 0;
-            float best_fit = 0;
-            for (int n = 0; n < l.num; ++n) {
-                RelBox pred = t.predicted_box(n, i, j);
-                if (l.bias_match) pred = {0, 0, l.anchors[2 * n] / W, l.anchors[2 * n + 1] / H};
-                const float fit = shape_iou(pred.w, pred.h, truth.w, truth.h);
-                if (fit > best_fit) {
-                    best_fit = fit;
-                    best_n = n;
-                }
+        } else {
+            boxes.clear();
+            classes.clear();
+            for (size_t k = 0; k < truths[b].size(); ++k) {
+                const TruthBox& tb = truths[b][k];
+                if (!(tb.w > 0 && tb.h > 0)) continue;  // degenerate: nothing to regress toward
+                boxes.push_back({tb.x, tb.y, tb.w, tb.h});
+                classes.push_back(class_entry(tb.class_id, "image " + std::to_string(b) + ", box " + std::to_string(k)));
             }
-            const float iou = box_iou(t.predicted_box(best_n, i, j), truth);
-            t.box_toward(best_n, i, j, t.targets_for(best_n, i, j, truth), l.coord_scale * (2 - truth.w * truth.h));
-            sum_iou += iou;
-            recall50 += iou > .5f;
-            recall75 += iou > .75f;
-
-            sum_obj += t.objectness(best_n, i, j);
-            t.logistic_squared(t.index(best_n, l.coords, i, j), l.rescore ? iou : 1.f, l.object_scale);
-
-            const int cls = classes[k];
-            if (tree) {
-                sum_class += t.tree_class(*tree, best_n, i, j, cls, l.class_scale);
-            } else if (l.softmax) {
-                sum_class += t.softmax_class(best_n, i, j, cls, l.class_scale);
-            } else {
-                char& seen_slot = has_class_term[(size_t(best_n) * H + j) * W + i];
-                if (seen_slot) {
-                    // darknet: a second truth in the slot adds its class as a target and
-                    // leaves the others (and the Class average) as they were.
-                    t.logistic_class(t.index(best_n, l.coords + 1 + cls, i, j), 1, l.class_scale);
-                } else {
-                    for (int c = 0; c < l.classes; ++c)
-                        t.logistic_class(t.index(best_n, l.coords + 1 + c, i, j), c == cls, l.class_scale);
-                    sum_class += output[b * per_image + t.index(best_n, l.coords + 1 + cls, i, j)];
-                    seen_slot = 1;
-                }
-            }
-            ++stats.count;
-            ++stats.class_count;
+            no_object_terms(l, t, boxes, seen, sums);
+            truth_terms(l, t, boxes, classes, output + b * per_image, has_class_term, sums, stats);
         }
         for (double v : entry_loss) stats.loss += v;
     }
 
-    const double slots = double(W) * H * l.num * batch;
-    stats.avg_noobj = slots > 0 ? float(sum_noobj / slots) : 0.f;
+    const double slots = double(l.output_shape().w) * l.output_shape().h * l.num * batch;
+    stats.avg_noobj = slots > 0 ? float(sums.no_objectness / slots) : 0.f;
     if (stats.count > 0) {
-        stats.avg_iou = float(sum_iou / stats.count);
-        stats.avg_obj = float(sum_obj / stats.count);
-        stats.recall50 = float(recall50 / stats.count);
-        stats.recall75 = float(recall75 / stats.count);
+        stats.avg_iou = float(sums.iou / stats.count);
+        stats.avg_obj = float(sums.objectness / stats.count);
+        stats.recall50 = float(sums.recall50 / stats.count);
+        stats.recall75 = float(sums.recall75 / stats.count);
     }
-    if (stats.class_count > 0) stats.avg_class = float(sum_class / stats.class_count);
+    if (stats.class_count > 0) stats.avg_class = float(sums.class_probability / stats.class_count);
     return stats;
 }
 
