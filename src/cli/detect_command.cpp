@@ -90,6 +90,91 @@ private:
     std::vector<ImageDetections> all_;
 };
 
+// One `detect` invocation: its inputs through the detector, each result to the console,
+// the JSON writer and (with --out) an annotated copy.
+struct DetectRun {
+    const DetectOptions& o;
+    Detector& detector;
+    JsonWriter& json;
+    std::set<std::string> used_names;  // output files already written
+
+    void report(ImageDetections& result, double ms) {
+        if (!o.quiet && o.json != "-") {
+            std::printf("%s: Predicted in %.3f ms.\n%s", result.file.c_str(), ms, to_console(result.detections).c_str());
+            std::fflush(stdout);
+        }
+        json.add(result);
+    }
+
+    // Images go through in batches of --batch; an unreadable one is named and counted.
+    int images(const std::vector<InputSource>& sources) {
+        int failures = 0;
+        std::vector<const InputSource*> images;
+        for (const auto& s : sources)
+            if (s.kind == SourceKind::Image) images.push_back(&s);
+        for (size_t start = 0; start < images.size(); start += o.detector.batch) {
+            std::vector<cv::Mat> batch;
+            std::vector<const InputSource*> names;
+            for (size_t i = start; i < std::min(images.size(), start + o.detector.batch); ++i) {
+                try {
+                    batch.push_back(load_image(images[i]->path));
+                    names.push_back(images[i]);
+                } catch (const Error& e) {
+                    std::cerr << "yolo9k: error: " << e.what() << "\n";
+                    ++failures;
+                }
+            }
+            if (batch.empty()) continue;
+            const auto t0 = std::chrono::steady_clock::now();
+            auto detections = detector.detect_batch(batch);
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / batch.size();
+            for (size_t i = 0; i < batch.size(); ++i) {
+                ImageDetections result{names[i]->path, batch[i].cols, batch[i].rows, std::move(detections[i])};
+                report(result, ms);
+                if (!o.out_dir.empty()) {
+                    draw_detections(batch[i], result.detections);
+                    const std::string path = output_path(o.out_dir, names[i]->path, ".jpg", used_names);
+                    if (!cv::imwrite(path, batch[i])) throw Error(path + ": cannot write annotated image");
+                }
+            }
+        }
+        return failures;
+    }
+
+    // Videos and cameras, frame by frame (up to --max-frames); with --out, an annotated video.
+    int videos(const std::vector<InputSource>& sources) {
+        int failures = 0;
+        for (const auto& s : sources) {
+            if (s.kind == SourceKind::Image) continue;
+            try {
+                VideoSource video = s.kind == SourceKind::Camera ? VideoSource(s.camera) : VideoSource(s.path);
+                std::unique_ptr<VideoSink> sink;
+                VideoFrame frame;
+                while (video.read(frame)) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    ImageDetections result{s.path + "#" + std::to_string(frame.index), frame.image.cols, frame.image.rows,
+                                           detector.detect(frame.image)};
+                    report(result, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                    if (!o.out_dir.empty()) {
+                        if (!sink) {
+                            const std::string name = s.kind == SourceKind::Camera ? "camera" + std::to_string(s.camera) : s.path;
+                            sink = std::make_unique<VideoSink>(output_path(o.out_dir, name, ".mp4", used_names),
+                                                               video.fps() > 0 ? video.fps() : 25.0, frame.image.size());
+                        }
+                        draw_detections(frame.image, result.detections);
+                        sink->write(frame.image);
+                    }
+                    if (o.max_frames > 0 && frame.index + 1 >= o.max_frames) break;
+                }
+            } catch (const Error& e) {
+                std::cerr << "yolo9k: error: " << e.what() << "\n";
+                ++failures;
+            }
+        }
+        return failures;
+    }
+};
+
 }  // namespace
 
 Action add_detect_command(CLI::App& app) {
@@ -146,76 +231,9 @@ Action add_detect_command(CLI::App& app) {
         }
         Detector detector(o->detector);
         JsonWriter json(o->json == "-" ? "-" : o->json);
-        std::set<std::string> used_names;
-        int failures = 0;
-
-        auto report = [&](ImageDetections& result, cv::Mat& image, double ms) {
-            if (!o->quiet && o->json != "-") {
-                std::printf("%s: Predicted in %.3f ms.\n%s", result.file.c_str(), ms, to_console(result.detections).c_str());
-                std::fflush(stdout);
-            }
-            json.add(result);
-        };
-
-        // Images go through in batches of --batch.
-        std::vector<const InputSource*> images;
-        for (const auto& s : sources)
-            if (s.kind == SourceKind::Image) images.push_back(&s);
-        for (size_t start = 0; start < images.size(); start += o->detector.batch) {
-            std::vector<cv::Mat> batch;
-            std::vector<const InputSource*> names;
-            for (size_t i = start; i < std::min(images.size(), start + o->detector.batch); ++i) {
-                try {
-                    batch.push_back(load_image(images[i]->path));
-                    names.push_back(images[i]);
-                } catch (const Error& e) {
-                    std::cerr << "yolo9k: error: " << e.what() << "\n";
-                    ++failures;
-                }
-            }
-            if (batch.empty()) continue;
-            const auto t0 = std::chrono::steady_clock::now();
-            auto detections = detector.detect_batch(batch);
-            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / batch.size();
-            for (size_t i = 0; i < batch.size(); ++i) {
-                ImageDetections result{names[i]->path, batch[i].cols, batch[i].rows, std::move(detections[i])};
-                report(result, batch[i], ms);
-                if (!o->out_dir.empty()) {
-                    draw_detections(batch[i], result.detections);
-                    const std::string path = output_path(o->out_dir, names[i]->path, ".jpg", used_names);
-                    if (!cv::imwrite(path, batch[i])) throw Error(path + ": cannot write annotated image");
-                }
-            }
-        }
-
-        for (const auto& s : sources) {
-            if (s.kind == SourceKind::Image) continue;
-            try {
-                VideoSource video = s.kind == SourceKind::Camera ? VideoSource(s.camera) : VideoSource(s.path);
-                std::unique_ptr<VideoSink> sink;
-                VideoFrame frame;
-                while (video.read(frame)) {
-                    const auto t0 = std::chrono::steady_clock::now();
-                    ImageDetections result{s.path + "#" + std::to_string(frame.index), frame.image.cols, frame.image.rows,
-                                           detector.detect(frame.image)};
-                    report(result, frame.image,
-                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-                    if (!o->out_dir.empty()) {
-                        if (!sink) {
-                            const std::string name = s.kind == SourceKind::Camera ? "camera" + std::to_string(s.camera) : s.path;
-                            sink = std::make_unique<VideoSink>(output_path(o->out_dir, name, ".mp4", used_names),
-                                                               video.fps() > 0 ? video.fps() : 25.0, frame.image.size());
-                        }
-                        draw_detections(frame.image, result.detections);
-                        sink->write(frame.image);
-                    }
-                    if (o->max_frames > 0 && frame.index + 1 >= o->max_frames) break;
-                }
-            } catch (const Error& e) {
-                std::cerr << "yolo9k: error: " << e.what() << "\n";
-                ++failures;
-            }
-        }
+        DetectRun run{*o, detector, json, {}};
+        int failures = run.images(sources);  // images first, then videos: two statements, in order
+        failures += run.videos(sources);
         json.finish();
         if (failures) std::cerr << "yolo9k: " << failures << " input(s) failed\n";
         return failures ? kExitFailure : kExitOk;
