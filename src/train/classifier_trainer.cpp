@@ -86,9 +86,11 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     lopt.quiet = o.quiet;
     lopt.first_batch = state.iteration * p.subdivisions;
     const size_t train_images = data.images.size();
-    ClassificationLoader loader(std::move(data), lopt);
+    // The executor first: it refuses a batch and size over --max-network-mb before the
+    // loader starts filling batches of that size.
     const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
     TrainExecutor& exec = *exec_owner;
+    ClassificationLoader loader(std::move(data), lopt);
     std::vector<float> grad(size_t(mini) * spec.classes);
 
     ClassifierTrainResult result;

@@ -140,6 +140,14 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         return std::pair{s, s};
     };
 
+
+    // The executor first: it refuses a batch and size over --max-network-mb before the
+    // loader starts filling batches of that size.
+    auto [w0, h0] = size_for_step(state.iteration);
+    net.resize(w0, h0);
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
+    TrainExecutor& exec = *exec_owner;
+
     LoaderOptions lopt;
     lopt.batch = mini;
     lopt.threads = o.loader_threads;
@@ -154,11 +162,6 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         return NetSize{w, h};
     };
     DetectionLoader loader(std::move(data.train), lopt, std::move(data.class_only));
-
-    auto [w0, h0] = size_for_step(state.iteration);
-    net.resize(w0, h0);
-    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
-    TrainExecutor& exec = *exec_owner;
     std::vector<float> grad;  // dLoss/d(head input); region_loss overwrites all of it
     // `region` stays valid: resizing reshapes layers in place.
 

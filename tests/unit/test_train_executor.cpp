@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "backend/backend.h"
+#include "core/limits.h"
 #include "network/network.h"
 #include "parse/cfg.h"
 #include "support/test_support.h"
@@ -160,6 +161,22 @@ TEST(TrainExecutor, OnednnMatchesReference) {
             EXPECT_LE(test::max_abs_diff(x.data(), y.data(), x.size()), 1e-4f * std::max(1.f, test::max_abs(x.data(), x.size())))
                 << "rolling statistics / parameters of layer " << i;
         }
+}
+
+TEST(TrainExecutor, MemoryOverTheLimitIsAClearErrorBeforeAnyAllocation) {
+    Network net = Network::from_cfg(parse_cfg_text(kTinyYolo, "tiny.cfg"));
+    const uint64_t saved = limits().max_network_bytes;
+    limits().max_network_bytes = uint64_t(1) << 20;  // 1 MiB
+    try {
+        make_train_executor(net, "reference", {4096, 1});
+        ADD_FAILURE() << "4096 images of 12x12 fit in 1 MiB?";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("training at 4096 images per pass of 12x12"), std::string::npos) << m;
+        EXPECT_NE(m.find("--max-network-mb"), std::string::npos) << m;
+    }
+    EXPECT_NO_THROW(make_train_executor(net, "onednn", {2, 1}));  // a small batch fits
+    limits().max_network_bytes = saved;
 }
 
 }  // namespace

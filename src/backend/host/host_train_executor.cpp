@@ -103,6 +103,23 @@ HostTrainExecutor::HostTrainExecutor(Network& net, std::string backend, const Tr
 
 void HostTrainExecutor::build() {
     const int n = head_ + 1;
+    // What training at this batch and size holds: the weights, their gradients and the
+    // optimizer's momentum, and per layer its output, output gradient and saved state.
+    // Checked before anything is allocated, as inference is (--max-network-mb).
+    uint64_t floats = 0;
+    for (int i = 0; i < n; ++i) {
+        const Layer& l = net_.layer(i);
+        floats += 2 * uint64_t(batch_) * l.output_shape().size() + l.train_state_floats(batch_);
+        for (auto& b : net_.layer(i).trainable_blobs()) floats += 3 * uint64_t(b.data->size());
+    }
+    if (over_network_limit(floats * sizeof(float))) {
+        const Shape in = net_.input_shape();
+        throw Error(network_limit_message(floats * sizeof(float),
+                                          "training at " + std::to_string(batch_) + " images per pass of " +
+                                              std::to_string(in.w) + "x" + std::to_string(in.h) +
+                                              " (batch / subdivisions)") +
+                    "; or use more subdivisions or a smaller size");
+    }
     kernels_.clear();
     outputs_.resize(n);
     output_grads_.resize(n);
