@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <yolo9k/anchors.h>
+#include <yolo9k/classifier.h>
 #include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
@@ -81,6 +82,27 @@ TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(mismatches, 0);
+}
+
+TEST(PublicApiData, AClassifierGivesOneProbabilityPerClassForAnyImage) {
+    test::TempDir dir;
+    test::write_file(dir.file("c.cfg"),
+                     "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=6\nsize=3\nstride=2\npad=1\n"
+                     "batch_normalize=1\nactivation=leaky\n[avgpool]\n[softmax]\n");
+    Network net = Network::from_cfg_file(dir.file("c.cfg"));
+    test::randomize_weights(net, 5);
+    net.save_weights(dir.file("c.weights"));
+    Classifier c({.cfg = dir.file("c.cfg"), .weights = dir.file("c.weights"), .threads = 1});
+    EXPECT_EQ(c.classes(), 6);
+    for (const cv::Mat& image : {cv::Mat(40, 50, CV_8UC3, cv::Scalar(10, 200, 30)), cv::Mat(20, 20, CV_8UC1, cv::Scalar(90))}) {
+        const std::vector<float> p = c.predict(image);
+        ASSERT_EQ(p.size(), 6u);
+        double sum = 0;
+        for (float v : p) sum += v;
+        EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+    test::write_file(dir.file("d.cfg"), "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=6\nsize=1\n");
+    EXPECT_THROW(Classifier({.cfg = dir.file("d.cfg")}), Error);  // no [softmax]: not a classifier
 }
 
 TEST(PublicApiData, ReadsADatasetAndFitsAnchorsToIt) {

@@ -1,0 +1,49 @@
+// Running a classifier network (darknet19, darknet19_448, tiny, ...): class probabilities
+// for an image, prepared as darknet's `classifier predict` does (letterboxed to the
+// network size).
+//
+//   yolo9k::Classifier c({.cfg = "darknet19.cfg", .weights = "darknet19.weights"});
+//   std::vector<float> p = c.predict(cv::imread("dog.jpg"));   // c.classes() probabilities
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace yolo9k {
+
+class Network;
+
+struct ClassifierOptions {
+    std::string cfg, weights;  // a .cfg whose output layer is [softmax], and its weights
+    int size = 0;              // override the cfg's input side (0: the cfg's)
+    int threads = 0;           // 0: all cores
+    std::string backend = "onednn";
+};
+
+// Calls from several threads run one at a time, as Detector's do.
+class Classifier {
+public:
+    explicit Classifier(const ClassifierOptions& options);
+    // Borrows a network already in memory (a trainer's); it must outlive the Classifier.
+    Classifier(const Network& network, int threads = 0, const std::string& backend = "onednn");
+    ~Classifier();
+    Classifier(Classifier&&) noexcept;
+    Classifier& operator=(Classifier&&) noexcept;
+
+    int classes() const;
+    int width() const;
+    int height() const;
+    // Probabilities for an 8-bit BGR image (grey and BGRA are converted), letterboxed.
+    std::vector<float> predict(const cv::Mat& bgr);
+    // Probabilities for one prepared input (3 x height x width, planar RGB in [0, 1]).
+    std::vector<float> predict_input(const float* input);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yolo9k

@@ -1,0 +1,71 @@
+#include "yolo9k/classifier.h"
+
+#include <mutex>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "detect/letterbox.h"
+#include "layer/softmax.h"
+#include "network/network.h"
+
+namespace yolo9k {
+
+struct Classifier::Impl {
+    std::unique_ptr<Network> owned;
+    const Network* net = nullptr;
+    std::unique_ptr<Executor> executor;
+    std::vector<float> input;
+    std::mutex mutex;  // one pass at a time: the executor's buffers and the input are shared
+
+    void init(const std::string& backend, int threads) {
+        net->require_rgb_input();
+        if (!dynamic_cast<const SoftmaxLayer*>(&net->layer(net->output_layer())))
+            throw Error(net->cfg_path() + ": not a classifier: the output layer is [" +
+                        std::string(net->layer(net->output_layer()).type()) + "], expected [softmax]");
+        executor = make_executor(*net, backend, {.batch = 1, .threads = threads});
+        input.resize(net->input_shape().size());
+    }
+    int classes() const { return int(net->layer(net->output_layer()).output_shape().size()); }
+    std::vector<float> run(const float* prepared) {
+        executor->forward(prepared);
+        const float* out = executor->output();
+        return std::vector<float>(out, out + classes());
+    }
+};
+
+Classifier::Classifier(const ClassifierOptions& o) : impl_(std::make_unique<Impl>()) {
+    if (o.cfg.empty()) throw Error("classifier: a .cfg is required");
+    NetworkOptions no;
+    if (o.size > 0) no.width = no.height = o.size;
+    impl_->owned = std::make_unique<Network>(Network::from_cfg_file(o.cfg, no));
+    if (!o.weights.empty()) impl_->owned->load_weights(o.weights);
+    impl_->net = impl_->owned.get();
+    impl_->init(o.backend, o.threads);
+}
+
+Classifier::Classifier(const Network& network, int threads, const std::string& backend)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->net = &network;
+    impl_->init(backend, threads);
+}
+
+Classifier::~Classifier() = default;
+Classifier::Classifier(Classifier&&) noexcept = default;
+Classifier& Classifier::operator=(Classifier&&) noexcept = default;
+
+int Classifier::classes() const { return impl_->classes(); }
+int Classifier::width() const { return impl_->net->input_shape().w; }
+int Classifier::height() const { return impl_->net->input_shape().h; }
+
+std::vector<float> Classifier::predict(const cv::Mat& bgr) {
+    std::lock_guard lock(impl_->mutex);
+    prepare_network_input(bgr, width(), height(), ResizeMode::Letterbox, impl_->input.data());
+    return impl_->run(impl_->input.data());
+}
+
+std::vector<float> Classifier::predict_input(const float* input) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->run(input);
+}
+
+}  // namespace yolo9k
