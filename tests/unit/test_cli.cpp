@@ -89,6 +89,15 @@ TEST_F(Cli, InfoPrintsDarknetTotals) {
     EXPECT_NE(r.out.find("reorg              / 2    26 x  26 x  64   ->    13 x  13 x 256"), std::string::npos) << r.out;
 }
 
+TEST_F(Cli, InfoListsTheBackendsUsersCanChoose) {
+    const auto r = test::run_cli("info --backends");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("onednn: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("reference: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("own training kernels: convolutional"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("reference_f64"), std::string::npos) << "a test-only oracle is not offered to users";
+}
+
 TEST_F(Cli, MissingFiles) {
     auto r = test::run_cli(detect("/nonexistent/a.jpg"));
     EXPECT_EQ(r.exit_code, 1);
