@@ -48,9 +48,17 @@ struct Detector::Impl {
         owned->load_weights(o.weights);
         owned->fold_batch_norm();
         // Free each layer's host weights as soon as its kernel holds folded, reordered
-        // copies: peak memory stays near one copy of the weights, not two.
-        init([this](int i) { owned->layer(i).release_weights(); });
-        owned->release_weights();
+        // copies: peak memory stays near one copy of the weights, not two. A backend that
+        // reads the host weights (the reference) never says so, and keeps them all.
+        std::vector<bool> released(size_t(owned->size()), false);
+        init([this, &released](int i) {
+            owned->layer(i).release_weights();
+            released[size_t(i)] = true;
+        });
+        bool all_released = true;
+        for (int i = 0; i < owned->size(); ++i)
+            if (!released[size_t(i)] && !owned->layer(i).weight_blobs().empty()) all_released = false;
+        if (all_released) owned->release_weights();
     }
 
     Impl(const Network& borrowed, const DetectorOptions& o) : options(o), net(&borrowed) { init({}); }

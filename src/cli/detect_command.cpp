@@ -201,6 +201,9 @@ Action add_detect_command(CLI::App& app) {
     sub->add_flag("--stretch", o->stretch, "resize to the input size without keeping the aspect ratio (default: letterbox)");
     sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::Range(1, 1024));
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
+    sub->add_option("--backend", o->detector.backend, "what computes (see `yolo9k info --backends`)")
+        ->capture_default_str()
+        ->check(backend_name());
     sub->add_flag("--direct-conv", o->detector.direct_conv,
                   "direct convolution on every layer instead of Winograd on the 3x3 layers: ~1.5x slower, closest to "
                   "darknet's arithmetic");

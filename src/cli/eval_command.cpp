@@ -57,6 +57,9 @@ Action add_eval_command(CLI::App& app) {
     sub->add_flag("--stretch", o->stretch, "resize without keeping the aspect ratio (default: letterbox)");
     sub->add_option("--batch", o->detector.batch, "images per forward pass")->check(CLI::Range(1, 1024));
     sub->add_option("--threads", o->detector.threads, "CPU threads; 0: all cores")->check(CLI::NonNegativeNumber);
+    sub->add_option("--backend", o->detector.backend, "what computes (see `yolo9k info --backends`)")
+        ->capture_default_str()
+        ->check(backend_name());
     sub->add_option("--detections", o->detections,
                     "score these instead of running a network: comp4_det_test_<class>.txt directory/file or COCO results .json");
     sub->add_option("--json", o->json, "write {map50_voc07, map50, map_coco, ap50, ap75, per_class} here");

@@ -47,7 +47,8 @@ Action add_info_command(CLI::App& app) {
     sub->add_option("--size", o->size, "input width and height (multiple of 32); default: the cfg's")->check(input_side());
     sub->add_option("--weights", o->weights,
                     "also check a .weights file against the cfg; or a name from `yolo9k weights list` (e.g. yolov2-voc)");
-    sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)");
+    sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)")
+        ->check(backend_name());
     sub->add_flag("--backends", o->backends,
                   "list the compute backends: precisions, devices, and the layer types each runs with its own kernels");
     return [o] {

@@ -19,7 +19,8 @@ void add_run_setup_options(CLI::App& sub, TrainingRunOptions& o, const std::stri
     sub.add_option("--seed", o.seed, "random seed: a run is reproducible from it");
     sub.add_option("--threads", o.threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     sub.add_option("--loader-threads", o.loader_threads, "data loading threads")->check(CLI::PositiveNumber);
-    sub.add_option("--backend", o.backend, "onednn (fast) or reference");
+    sub.add_option("--backend", o.backend, "what computes: onednn (fast) or reference (see `yolo9k info --backends`)")
+        ->check(backend_name(/*training=*/true));
     sub.add_option("--batch", o.batch, "override [net] batch (images per step)")->check(CLI::Range(1, 1 << 16));
     sub.add_option("--subdivisions", o.subdivisions, "override [net] subdivisions")->check(CLI::Range(1, 1 << 16));
     sub.add_option("--max-batches", o.max_batches, "override [net] max_batches")->check(CLI::PositiveNumber);

@@ -2,6 +2,8 @@
 // (0 meaning "the cfg's"), or that is not finite, is a usage error naming the option.
 #pragma once
 
+#include "backend/backend.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -62,6 +64,14 @@ inline CLI::Validator input_side() {
             return {};
         },
         "SIDE");
+}
+
+// A backend users can choose (`training`: one that can train), from the registry.
+inline CLI::Validator backend_name(bool training = false) {
+    std::vector<std::string> names;
+    for (const std::string& n : user_backends())
+        if (!training || find_backend(n).make_train_executor) names.push_back(n);
+    return CLI::IsMember(names);
 }
 
 }  // namespace yolo9k::cli

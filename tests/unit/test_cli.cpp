@@ -89,6 +89,25 @@ TEST_F(Cli, InfoPrintsDarknetTotals) {
     EXPECT_NE(r.out.find("reorg              / 2    26 x  26 x  64   ->    13 x  13 x 256"), std::string::npos) << r.out;
 }
 
+TEST_F(Cli, DetectOnTheReferenceBackendFindsWhatOnednnFinds) {
+    test::TempDir out;
+    for (const char* backend : {"onednn", "reference"}) {
+        const auto r = test::run_cli(detect("--thresh 0.001 --direct-conv --backend " + std::string(backend) +
+                                            " --json " + out.file(std::string(backend) + ".json") + " " +
+                                            test::darknet_data("dog.jpg")));
+        ASSERT_EQ(r.exit_code, 0) << backend << ": " << r.err;
+    }
+    const auto a = nlohmann::json::parse(test::read_file(out.file("onednn.json")));
+    const auto b = nlohmann::json::parse(test::read_file(out.file("reference.json")));
+    ASSERT_EQ(a.dump().size() > 0, true);
+    ASSERT_EQ(a[0]["detections"].size(), b[0]["detections"].size()) << a.dump() << "\n" << b.dump();
+    ASSERT_FALSE(a[0]["detections"].empty());
+    for (size_t i = 0; i < a[0]["detections"].size(); ++i)
+        EXPECT_NEAR(a[0]["detections"][i]["score"].get<double>(), b[0]["detections"][i]["score"].get<double>(), 1e-4);
+    EXPECT_NE(test::run_cli(detect("--backend reference_f64 " + test::darknet_data("dog.jpg"))).exit_code, 0)
+        << "a test-only oracle is not offered on the command line";
+}
+
 TEST_F(Cli, InfoListsTheBackendsUsersCanChoose) {
     const auto r = test::run_cli("info --backends");
     ASSERT_EQ(r.exit_code, 0) << r.err;
