@@ -138,12 +138,14 @@ Activation parse_activation(const SectionReader& r, const char* fallback);
 struct WordTree;
 std::shared_ptr<const WordTree> parse_word_tree_key(const SectionReader& r);
 const char* activation_name(Activation a);
-inline float activate(Activation a, float x) {
+// In float for every backend; in double for the reference_f64 oracle.
+template <typename T>
+inline T activate(Activation a, T x) {
     switch (a) {
         case Activation::linear: return x;
-        case Activation::leaky: return x > 0 ? x : 0.1f * x;
-        case Activation::relu: return x > 0 ? x : 0;
-        case Activation::logistic: return 1.f / (1.f + std::exp(-x));
+        case Activation::leaky: return x > 0 ? x : T(0.1) * x;
+        case Activation::relu: return x > 0 ? x : T(0);
+        case Activation::logistic: return T(1) / (T(1) + std::exp(-x));
     }
     return x;
 }

@@ -41,17 +41,6 @@ std::string maxpool(int size, int stride) {
     return "[maxpool]\nsize=" + std::to_string(size) + "\nstride=" + std::to_string(stride) + "\n";
 }
 
-// A 9-node WordTree (groups of 2, 3, 2, 2), written once for the binary's lifetime.
-std::string small_tree_path() {
-    static test::TempDir dir;
-    static const std::string path = [] {
-        const std::string p = dir.file("small.tree");
-        test::write_file(p, "animal -1\nplant -1\ndog 0\ncat 0\nbird 0\ntree 1\ngrass 1\nterrier 2\nhound 2\n");
-        return p;
-    }();
-    return path;
-}
-
 struct OpCase {
     std::string name;
     std::string layer;  // the layer type under test: the LAST section of `cfg`
@@ -77,14 +66,14 @@ std::vector<OpCase> op_cases() {
         {"route_concat", "route", lead + conv(3, 3, 1, false, "linear") + "[route]\nlayers=-1,-2\n", 6, 5, 2, 2},
         {"reorg_stride2", "reorg", lead + "[reorg]\nstride=2\n", 6, 4, 2, 2},
         {"softmax_groups2", "softmax", lead + "[avgpool]\n[softmax]\ngroups=2\n", 3, 3, 2, 2},
-        {"softmax_tree9", "softmax", conv(9, 1, 1, false, "linear") + "[avgpool]\n[softmax]\ntree=" + small_tree_path() + "\n",
+        {"softmax_tree9", "softmax", conv(9, 1, 1, false, "linear") + "[avgpool]\n[softmax]\ntree=" + test::small_tree_path() + "\n",
          3, 3, 2, 2},
         {"region_softmax", "region", conv(2 * (5 + 3), 1, 1, false, "linear") +
                                          "[region]\nclasses=3\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 4, 3, 2, 2},
         {"region_logistic", "region", conv(5 + 2, 1, 1, false, "linear") + "[region]\nclasses=2\nnum=1\nanchors=1,1\n", 3,
          4, 2, 1},
         {"region_tree9", "region", conv(2 * (5 + 9), 1, 1, false, "linear") +
-                                       "[region]\nclasses=9\nnum=2\nsoftmax=1\nanchors=1,1,2,2\ntree=" + small_tree_path() + "\n",
+                                       "[region]\nclasses=9\nnum=2\nsoftmax=1\nanchors=1,1,2,2\ntree=" + test::small_tree_path() + "\n",
          3, 2, 2, 2},
         {"cost_sse", "cost", lead + "[avgpool]\n[cost]\ntype=sse\n", 3, 2, 2, 2},
     };
@@ -244,16 +233,15 @@ TEST_P(OpGradient, ParameterGradientsMatchFiniteDifferences) {
 
     // Batch norm's rolling statistics move on every training forward but never feed the
     // training output, so repeated forwards see the same function.
-    auto loss = [&](std::vector<float>* head) {
+    auto loss = [&] {
         ex->parameters_changed();
         ex->forward(input.data());
         const float* h = ex->head_input();
-        if (head) head->assign(h, h + head_n);
         double s = 0;
         for (size_t k = 0; k < head_n; ++k) s += double(weights[k]) * h[k];
         return s;
     };
-    loss(nullptr);
+    loss();
     ex->zero_grad();
     ex->backward(weights.data());  // after the forward at the unperturbed parameters
     // The sign of every leaky/relu output: a step that flips one has crossed a kink (the
@@ -268,7 +256,7 @@ TEST_P(OpGradient, ParameterGradientsMatchFiniteDifferences) {
             for (float v : ex->layer_output(i)) out.push_back(v > 0);
         return out;
     };
-    loss(nullptr);
+    loss();
     const std::vector<bool> signs0 = signs();
     // Fourth-order central difference at step eps (a power of two); empty across a kink.
     auto difference = [&](float& x, float eps) -> std::optional<double> {
@@ -278,7 +266,7 @@ TEST_P(OpGradient, ParameterGradientsMatchFiniteDifferences) {
         bool crossed = false;
         for (int k = 0; k < 4 && !crossed; ++k) {
             x = saved + steps[k];
-            l[k] = loss(nullptr);
+            l[k] = loss();
             crossed = signs() != signs0;
         }
         x = saved;

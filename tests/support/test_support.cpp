@@ -73,6 +73,16 @@ void write_file(const std::string& path, const std::string& content) {
     f << content;
 }
 
+std::string small_tree_path() {
+    static TempDir dir;
+    static const std::string path = [] {
+        const std::string p = dir.file("small.tree");
+        write_file(p, "animal -1\nplant -1\ndog 0\ncat 0\nbird 0\ntree 1\ngrass 1\nterrier 2\nhound 2\n");
+        return p;
+    }();
+    return path;
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     std::ostringstream s;

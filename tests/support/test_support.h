@@ -35,6 +35,9 @@ Network net_from(const std::string& body, int w, int h, int c);
 void randomize_weights(Network& net, uint32_t seed);
 std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1, float hi = 1);
 
+// A 9-node WordTree file (groups of 2, 3, 2, 2), written once for the binary's lifetime.
+std::string small_tree_path();
+
 // A fresh, empty directory removed when the object dies.
 class TempDir {
 public:

@@ -94,7 +94,10 @@ TEST(Architecture, LibraryCodeNeverPrints) {
         if (!e.is_directory() || dir == "cli" || dir == "perf") continue;
         for (const SourceLine& l : lines_under(dir)) {
             const std::string code = l.text.substr(0, l.text.find("//"));  // comments may mention printf
-            if (std::regex_search(code, prints)) found.push_back(l.file + ":" + std::to_string(l.line) + ": " + l.text);
+            // The regex only on lines that could match: it is the slow part of the scan.
+            const bool candidate = code.find("print") != std::string::npos || code.find("puts") != std::string::npos ||
+                                   code.find("std::c") != std::string::npos;
+            if (candidate && std::regex_search(code, prints)) found.push_back(l.file + ":" + std::to_string(l.line) + ": " + l.text);
         }
     }
     EXPECT_TRUE(found.empty()) << "library code prints (use log_message):" << join(found);

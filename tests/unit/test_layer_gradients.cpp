@@ -28,17 +28,6 @@ std::string conv(int filters, int size, int stride, int padding, bool bn, const 
            "\nbatch_normalize=" + (bn ? "1" : "0") + "\nactivation=" + act + "\n";
 }
 
-// A 9-node WordTree (groups of 2, 3, 2, 2) in a directory that lives as long as the test binary.
-std::string small_tree_path() {
-    static test::TempDir dir;
-    static const std::string path = [] {
-        const std::string p = dir.file("small.tree");
-        test::write_file(p, "animal -1\nplant -1\ndog 0\ncat 0\nbird 0\ntree 1\ngrass 1\nterrier 2\nhound 2\n");
-        return p;
-    }();
-    return path;
-}
-
 std::string maxpool(int size, int stride) {
     return "[maxpool]\nsize=" + std::to_string(size) + "\nstride=" + std::to_string(stride) + "\n";
 }
@@ -228,10 +217,10 @@ INSTANTIATE_TEST_SUITE_P(
         GradCase{"region_softmax_c3_n2", conv(2 * (5 + 3), 1, 1, 0, false, "linear") +
                                              "[region]\nclasses=3\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n",
                  3, 2, 1, 2, 1.f / 64},
-        GradCase{"softmax_tree9", "[softmax]\ntree=" + small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
-        GradCase{"softmax_tree9_t0.5", "[softmax]\ntemperature=0.5\ntree=" + small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
+        GradCase{"softmax_tree9", "[softmax]\ntree=" + test::small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
+        GradCase{"softmax_tree9_t0.5", "[softmax]\ntemperature=0.5\ntree=" + test::small_tree_path() + "\n", 1, 1, 9, 2, 1.f / 64},
         GradCase{"region_tree9_n2", conv(2 * (5 + 9), 1, 1, 0, false, "linear") +
-                                        "[region]\nclasses=9\nnum=2\nsoftmax=1\nanchors=1,1,2,2\ntree=" + small_tree_path() + "\n",
+                                        "[region]\nclasses=9\nnum=2\nsoftmax=1\nanchors=1,1,2,2\ntree=" + test::small_tree_path() + "\n",
                  3, 2, 1, 2, 1.f / 64},
         GradCase{"region_logistic_c2_n1", conv(5 + 2, 1, 1, 0, false, "linear") + "[region]\nclasses=2\nnum=1\n", 2, 3,
                  1, 1, 1.f / 64},
@@ -371,7 +360,7 @@ TEST(LayerTraining, UnsupportedCasesAreClearErrors) {
         EXPECT_NE(std::string(e.what()).find("cannot find \"no/such.tree\" (tried no/such.tree"), std::string::npos) << e.what();
     }
     // A tree whose size is not the input's.
-    EXPECT_THROW(net_from("[softmax]\ntree=" + small_tree_path() + "\n", 1, 1, 4), Error);
+    EXPECT_THROW(net_from("[softmax]\ntree=" + test::small_tree_path() + "\n", 1, 1, 4), Error);
     std::vector<float> x(4, 0.f);
     const float* in[] = {x.data()};
     // Batch norm over one value per filter has no variance.

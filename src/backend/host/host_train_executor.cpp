@@ -84,8 +84,7 @@ HostTrainExecutor::HostTrainExecutor(Network& net, std::string backend, const Tr
       threads_(options.threads) {
     if (batch_ < 1) throw Error("training batch must be at least 1, got " + std::to_string(batch_));
     if (net.weights_released()) throw Error("cannot train: the network's host weights were released");
-    if (threads_ != 0) check_thread_count(threads_, "--threads");
-    if (threads_ > 0) omp_set_num_threads(threads_);
+    if (threads_ != 0) check_thread_count(threads_, "--threads");  // forward() applies it
     head_ = net_.output_layer();
     if (net_.layer(head_).sources().size() != 1)
         throw Error("cannot train: the output layer must have exactly one input");

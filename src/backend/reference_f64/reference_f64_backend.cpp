@@ -25,16 +25,6 @@ bool runs_in_double(std::string_view type) {
     return type == "convolutional" || type == "route" || type == "maxpool" || type == "avgpool";
 }
 
-double activate_f64(Activation a, double x) {
-    switch (a) {
-        case Activation::linear: return x;
-        case Activation::leaky: return x > 0 ? x : 0.1 * x;
-        case Activation::relu: return x > 0 ? x : 0;
-        case Activation::logistic: return 1 / (1 + std::exp(-x));
-    }
-    return x;
-}
-
 void convolve(const ConvolutionalLayer& l, const double* x_all, double* y_all, int batch) {
     const Shape in = l.input_shape(), out = l.output_shape();
     for (int b = 0; b < batch; ++b)
@@ -62,7 +52,7 @@ void convolve(const ConvolutionalLayer& l, const double* x_all, double* y_all, i
                             }
                         }
                     }
-                    y[size_t(oy) * out.w + ox] = activate_f64(l.activation, k * z + shift);
+                    y[size_t(oy) * out.w + ox] = activate(l.activation, k * z + shift);
                 }
         }
 }
