@@ -84,7 +84,11 @@ HostTrainExecutor::HostTrainExecutor(Network& net, std::string backend, const Tr
       threads_(options.threads) {
     if (batch_ < 1) throw Error("training batch must be at least 1, got " + std::to_string(batch_));
     if (net.weights_released()) throw Error("cannot train: the network's host weights were released");
-    if (threads_ != 0) check_thread_count(threads_, "--threads");  // forward() applies it
+    if (threads_ != 0) check_thread_count(threads_, "--threads");
+    // Before the kernels are built: oneDNN fixes its work split (and so the float summation
+    // order) for the thread count current when a primitive is created. forward() sets it
+    // again because OpenMP's count belongs to the calling thread.
+    if (threads_ > 0) omp_set_num_threads(threads_);
     head_ = net_.output_layer();
     if (net_.layer(head_).sources().size() != 1)
         throw Error("cannot train: the output layer must have exactly one input");
