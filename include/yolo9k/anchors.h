@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "yolo9k/error.h"
+
 namespace yolo9k {
 
 struct AnchorOptions {

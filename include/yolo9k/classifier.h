@@ -12,9 +12,9 @@
 
 #include <opencv2/core.hpp>
 
-namespace yolo9k {
+#include "yolo9k/model.h"
 
-class Network;
+namespace yolo9k {
 
 struct ClassifierOptions {
     std::string cfg, weights;  // a .cfg whose output layer is [softmax], and its weights
@@ -27,8 +27,9 @@ struct ClassifierOptions {
 class Classifier {
 public:
     explicit Classifier(const ClassifierOptions& options);
-    // Borrows a network already in memory (a trainer's); it must outlive the Classifier.
-    Classifier(const Network& network, int threads = 0, const std::string& backend = "onednn");
+    // Runs a model already in memory (a trainer's): options.cfg, .weights and .size are
+    // unused. The classifier shares the model's network, which stays alive while it does.
+    Classifier(const Model& model, const ClassifierOptions& options);
     ~Classifier();
     Classifier(Classifier&&) noexcept;
     Classifier& operator=(Classifier&&) noexcept;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "yolo9k/error.h"
+
 namespace yolo9k {
 
 struct DatasetReadOptions {

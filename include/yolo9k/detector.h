@@ -12,10 +12,9 @@
 #include <opencv2/core.hpp>
 
 #include "yolo9k/detection.h"
+#include "yolo9k/model.h"
 
 namespace yolo9k {
-
-class Network;
 
 struct DetectorOptions {
     std::string cfg;      // darknet .cfg whose last layer is [region]
@@ -52,11 +51,12 @@ struct DetectorOptions {
 class Detector {
 public:
     explicit Detector(const DetectorOptions& options);
-    // A detector over a network already in memory (a trainer's, for evaluation during
-    // training): no cfg or weights file is read, so options.cfg, .weights and .size are
-    // unused. The kernels copy the weights now, so later weight updates need a new
-    // Detector; `network` must outlive this one.
-    Detector(const Network& network, const DetectorOptions& options);
+    // A detector over a model already in memory (loaded once for several detectors, or a
+    // trainer's): no cfg or weights file is read, so options.cfg, .weights and .size are
+    // unused. The detector shares the model's network (it stays alive while the detector
+    // does); the fast backends copy the weights now, so later weight changes need a new
+    // Detector.
+    Detector(const Model& model, const DetectorOptions& options);
     ~Detector();
     Detector(Detector&&) noexcept;
     Detector& operator=(Detector&&) noexcept;

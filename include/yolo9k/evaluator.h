@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "yolo9k/detector.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k {
 

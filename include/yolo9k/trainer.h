@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "yolo9k/error.h"
+
 namespace yolo9k {
 
 struct TrainerOptions {

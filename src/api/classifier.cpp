@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "api/model_access.h"
 #include "backend/backend.h"
 #include "core/error.h"
 #include "detect/letterbox.h"
@@ -12,6 +13,7 @@ namespace yolo9k {
 
 struct Classifier::Impl {
     std::unique_ptr<Network> owned;
+    std::shared_ptr<const Model::Impl> model;  // keeps a Model's network alive
     const Network* net = nullptr;
     std::unique_ptr<Executor> executor;
     std::vector<float> input;
@@ -43,10 +45,10 @@ Classifier::Classifier(const ClassifierOptions& o) : impl_(std::make_unique<Impl
     impl_->init(o.backend, o.threads);
 }
 
-Classifier::Classifier(const Network& network, int threads, const std::string& backend)
-    : impl_(std::make_unique<Impl>()) {
-    impl_->net = &network;
-    impl_->init(backend, threads);
+Classifier::Classifier(const Model& model, const ClassifierOptions& options) : impl_(std::make_unique<Impl>()) {
+    impl_->model = ModelAccess::share(model);
+    impl_->net = &ModelAccess::network(model);
+    impl_->init(options.backend, options.threads);
 }
 
 Classifier::~Classifier() = default;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 
+#include "api/model_access.h"
 #include "backend/backend.h"
 #include "backend/onednn/settings.h"
 #include "core/error.h"
@@ -33,7 +34,8 @@ std::vector<std::string> read_names_file(const std::string& path) {
 
 struct Detector::Impl {
     DetectorOptions options;
-    std::optional<Network> owned;  // empty when the network is borrowed
+    std::optional<Network> owned;             // empty when the network is a Model's
+    std::shared_ptr<const Model::Impl> model;  // keeps that Model's network alive
     const Network* net;
     std::unique_ptr<Executor> executor;
     RegionDecodeParams region;
@@ -61,7 +63,10 @@ struct Detector::Impl {
         if (all_released) owned->release_weights();
     }
 
-    Impl(const Network& borrowed, const DetectorOptions& o) : options(o), net(&borrowed) { init({}); }
+    Impl(const Model& m, const DetectorOptions& o)
+        : options(o), model(ModelAccess::share(m)), net(&ModelAccess::network(m)) {
+        init({});
+    }
 
     void init(std::function<void(int)> on_layer_ready) {
         const DetectorOptions& o = options;
@@ -142,8 +147,8 @@ struct Detector::Impl {
 };
 
 Detector::Detector(const DetectorOptions& options) : impl_(std::make_unique<Impl>(options)) {}
-Detector::Detector(const Network& network, const DetectorOptions& options)
-    : impl_(std::make_unique<Impl>(network, options)) {}
+Detector::Detector(const Model& model, const DetectorOptions& options)
+    : impl_(std::make_unique<Impl>(model, options)) {}
 Detector::~Detector() = default;
 Detector::Detector(Detector&&) noexcept = default;
 Detector& Detector::operator=(Detector&&) noexcept = default;

@@ -1,32 +1,29 @@
 #include <iostream>
 #include <memory>
 
-#include "backend/backend.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/resolve_weights.h"
-#include "layer/layer.h"
-#include "network/network.h"
+#include "yolo9k/model.h"
 
 namespace yolo9k::cli {
 namespace {
 
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (const std::string& s : items) out += (out.empty() ? "" : separator) + s;
+    return out;
+}
+
 // One block per backend users can choose; layer types not listed run on the shared host path.
 std::string backends_table() {
     std::string out;
-    for (const std::string& name : user_backends()) {
-        const Backend& b = find_backend(name);
-        std::string precisions, devices, inference, training;
-        for (Precision p : b.precisions) precisions += std::string(precisions.empty() ? "" : ", ") + precision_name(p);
-        for (const std::string& d : b.devices) devices += (devices.empty() ? "" : ", ") + d;
-        for (const std::string& type : registered_layers()) {
-            if (b.supports && b.supports(type)) inference += (inference.empty() ? "" : " ") + type;
-            if (b.make_train_executor && b.supports_training && b.supports_training(type))
-                training += (training.empty() ? "" : " ") + type;
-        }
-        out += name + ": " + b.summary + "\n  precisions: " + precisions + "; devices: " + devices +
+    for (const BackendInfo& b : available_backends()) {
+        const std::string inference = joined(b.inference_layers, " "), training = joined(b.training_layers, " ");
+        out += b.name + ": " + b.summary + "\n  precisions: " + joined(b.precisions, ", ") +
+               "; devices: " + joined(b.devices, ", ") +
                "\n  own inference kernels: " + (inference.empty() ? "none" : inference) +
-               "\n  own training kernels: " + (!b.make_train_executor ? "cannot train" : training.empty() ? "none" : training) +
+               "\n  own training kernels: " + (!b.can_train ? "cannot train" : training.empty() ? "none" : training) +
                "\n";
     }
     return out + "(other layer types run each layer's reference code on the shared host path)\n";
@@ -61,24 +58,18 @@ Action add_info_command(CLI::App& app) {
             std::cerr << "yolo9k: error: " << missing_cfg_message() << "\n";
             return kExitUsage;
         }
-        NetworkOptions opts;
-        if (o->size > 0) opts.width = opts.height = o->size;
-        Network net = Network::from_cfg_file(o->cfg, opts);
-        std::cout << net.describe();
+        Model model(o->cfg, o->size);
+        std::cout << model.describe();
         if (!o->weights.empty()) {
             // A published partial file (darknet19_448.conv.23) holds only the first layers.
             const bool partial = published && published->layers > 0;
-            const int loaded = net.load_weights(o->weights, partial);
-            std::cout << "weights: " << o->weights << " (version " << net.header().major << "." << net.header().minor << "."
-                      << net.header().revision << ", seen " << net.header().seen << ") matches "
+            const int loaded = model.load_weights(o->weights, partial);
+            const WeightsVersion v = model.weights_version();
+            std::cout << "weights: " << o->weights << " (version " << v.major << "." << v.minor << "." << v.revision
+                      << ", seen " << v.images_seen << ") matches "
                       << (partial ? "the first " + std::to_string(loaded) + " layers of the cfg" : std::string("the cfg")) << "\n";
         }
-        if (!o->backend.empty()) {
-            if (o->weights.empty())
-                for (int i = 0; i < net.size(); ++i) net.layer(i).reshape(net.layer(i).input_shapes());
-            auto ex = make_executor(net, o->backend);
-            std::cout << ex->describe();
-        }
+        if (!o->backend.empty()) std::cout << model.describe_execution(o->backend);
         return kExitOk;
     };
 }

@@ -2,8 +2,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "network/initialize.h"
-#include "network/network.h"
+#include "yolo9k/model.h"
 
 namespace yolo9k::cli {
 
@@ -18,10 +17,10 @@ Action add_init_weights_command(CLI::App& app) {
     sub->add_option("--out", o->out, "the .weights file to write")->required();
     sub->add_option("--seed", o->seed, "random seed");
     return [o] {
-        Network net = Network::from_cfg_file(o->cfg);
-        initialize_weights(net, o->seed);
-        net.save_weights(o->out);
-        std::cout << o->out << ": " << net.weights_file_bytes() << " bytes\n";
+        Model model(o->cfg);
+        model.initialize_weights(o->seed);
+        model.save_weights(o->out);
+        std::cout << o->out << ": " << model.weights_file_bytes() << " bytes\n";
         return kExitOk;
     };
 }

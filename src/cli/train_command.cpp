@@ -6,9 +6,8 @@
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/training_options.h"
-#include "core/error.h"
-#include "network/network.h"
 #include "train/trainer.h"
+#include "yolo9k/model.h"
 
 namespace yolo9k::cli {
 
@@ -50,14 +49,11 @@ Action add_partial_command(CLI::App& app) {
     sub->add_option("--layers", o->layers, "number of layers to keep")->required()->check(CLI::PositiveNumber);
     sub->add_flag("--keep-seen", o->keep_seen, "keep the images-seen counter (darknet resets it)");
     return [o] {
-        Network net = Network::from_cfg_file(o->cfg);
-        net.load_weights(o->weights);
-        if (o->layers > net.size())
-            throw Error(o->cfg + ": --layers " + std::to_string(o->layers) + " but the network has " +
-                        std::to_string(net.size()) + " layers");
-        if (!o->keep_seen) net.header().seen = 0;
-        net.save_weights(o->out, o->layers);
-        std::cout << o->out << ": first " << o->layers << " layers, " << net.weights_file_bytes(o->layers) << " bytes\n";
+        Model model(o->cfg);
+        model.load_weights(o->weights);
+        if (!o->keep_seen) model.set_images_seen(0);
+        model.save_weights(o->out, o->layers);
+        std::cout << o->out << ": first " << o->layers << " layers, " << model.weights_file_bytes(o->layers) << " bytes\n";
         return kExitOk;
     };
 }

@@ -1,16 +1,11 @@
-// One error type for everything the user can get wrong: the message names the file
-// (and line or byte offset) and what was expected, so the CLI can print it verbatim.
+// yolo9k::Error (public: include/yolo9k/error.h) and the library's helpers for its messages.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
-namespace yolo9k {
+#include "yolo9k/error.h"
 
-class Error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+namespace yolo9k {
 
 // "file:line: message" — the form compilers use, so editors can jump to it.
 inline Error error_at(const std::string& file, int line, const std::string& message) {

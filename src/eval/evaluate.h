@@ -48,7 +48,7 @@ std::vector<ScoredBox> detect_dataset(Detector& detector, const Dataset& data, s
                                       std::vector<SkippedImage>* skipped = nullptr);
 
 // detect_dataset + truth_from_dataset + evaluate. For a trainer: build the Detector from
-// its in-memory Network (Detector(const Network&, options)) with kEvalThresh / kEvalNms.
+// its in-memory Network (Detector(ModelAccess::view(net), options)) with kEvalThresh / kEvalNms.
 // Takes the skipped images out of result.images and names them in result.skipped.
 void record_skipped(EvalResult& result, const std::vector<SkippedImage>& skipped);
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "api/model_access.h"
 #include "backend/backend.h"
 #include "classify/classifier.h"
 #include "core/error.h"
@@ -128,7 +129,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
 
         const bool stop_now = run.save_after_step();
         if (o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done())) {
-            Classifier c(net, o.threads, o.backend);
+            Classifier c(ModelAccess::view(net), {.threads = o.threads, .backend = o.backend});
             const ClassifierValidation v = validate_classifier(c, valid, top);
             result.valid_top1 = v.metrics.top1();
             result.valid_topk = v.metrics.topk();

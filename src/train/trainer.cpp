@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "api/model_access.h"
 #include "backend/backend.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -175,7 +176,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         dopt_eval.threads = o.threads;
         eval::EvalResult r;
         {
-            Detector det(net, dopt_eval);
+            Detector det(ModelAccess::view(net), dopt_eval);
             r = eval::evaluate(det, valid);
         }
         net.resize(train_w, train_h);

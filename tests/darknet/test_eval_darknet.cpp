@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "api/model_access.h"
 #include "eval/evaluate.h"
 #include "eval/results_io.h"
 #include "network/network.h"
@@ -41,7 +42,7 @@ TEST(EvalDarknet, Comp4FilesMatchDarknetDetectorValid) {
                                 " w.weights > darknet.log 2>&1";
     ASSERT_EQ(std::system(command.c_str()), 0) << test::read_file(dir.file("darknet.log"));
 
-    Detector detector(net, {.thresh = kEvalThresh, .nms = kEvalNms, .threads = 2});
+    Detector detector(ModelAccess::view(net), {.thresh = kEvalThresh, .nms = kEvalNms, .threads = 2});
     std::vector<cv::Size> sizes;
     const auto ours = detect_dataset(detector, data, sizes);
     const Truth truth = truth_from_dataset(data, &sizes);

@@ -1,16 +1,20 @@
 // Reads the dataset and fits anchors, trains 20 steps through the public Trainer, checks the progress callbacks and the
-// checkpoint, measures mAP through the public evaluate(), then detects with the result.
+// checkpoint, measures mAP through the public evaluate(), then detects with the result, from the files and from a
+// Model loaded once; a missing cfg is a yolo9k::Error.
 // Usage: train_and_detect CFG DATASET NAMES BACKUP_DIR IMAGE
 #include <yolo9k/anchors.h>
 #include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
+#include <yolo9k/error.h>
 #include <yolo9k/evaluator.h>
+#include <yolo9k/model.h>
 #include <yolo9k/trainer.h>
 
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <string>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -65,6 +69,24 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "FAIL: a detection with class %d, score %g\n", d.class_id, d.score);
                 return 1;
             }
+
+        yolo9k::Model model(argv[1]);
+        model.load_weights(s.final_weights);
+        yolo9k::Detector from_model(model, {.names = argv[3], .thresh = yolo9k::kEvaluationThresh});
+        const auto same = from_model.detect(image);
+        std::printf("a Model of %d layers (%.2f BFLOPs, %llu images seen) gives %zu boxes\n", model.layer_count(),
+                    model.total_flops() / 1e9, (unsigned long long)model.weights_version().images_seen, same.size());
+        if (same.size() != boxes.size() || (!same.empty() && same.front().score != boxes.front().score)) {
+            std::fprintf(stderr, "FAIL: a Detector on the loaded Model disagrees with one on the files\n");
+            return 1;
+        }
+        try {
+            yolo9k::Model missing(std::string(argv[4]) + "/no-such.cfg");
+            std::fprintf(stderr, "FAIL: a missing cfg loaded\n");
+            return 1;
+        } catch (const yolo9k::Error& e) {
+            std::printf("a missing cfg: %s\n", e.what());
+        }
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "FAIL: %s\n", e.what());

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "api/model_access.h"
 #include "core/error.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
@@ -571,7 +572,7 @@ TEST(EvalDetectorFromNetwork, SameDetectionsAsFromFiles) {
     DetectorOptions from_files = options;
     from_files.cfg = test::darknet_cfg("yolov2-tiny-voc.cfg");
     from_files.weights = dir.file("w.weights");
-    Detector a(net, options), b(from_files);
+    Detector a(ModelAccess::view(net), options), b(from_files);
     const cv::Mat image = cv::imread(test::darknet_data("dog.jpg"));
     const auto da = a.detect(image), db = b.detect(image);
     ASSERT_EQ(da.size(), db.size());

@@ -8,10 +8,13 @@
 #include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
+#include <yolo9k/model.h>
 #include <yolo9k/trainer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -82,6 +85,73 @@ TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(mismatches, 0);
+}
+
+// A Model reads the cfg once: it describes, initialises, cuts and saves darknet files, and
+// Detectors built on it share its network (they keep it alive) with the same results as
+// Detectors that read the files.
+TEST(PublicApiModel, DescribesSavesAndRunsWithoutReadingTheFilesAgain) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 4);
+    std::optional<Detector> from_model;
+    {
+        Model model(dir.file("tiny.cfg"));
+        EXPECT_EQ(model.input_channels(), 3);
+        const std::vector<LayerSummary> layers = model.layers();
+        ASSERT_EQ(int(layers.size()), model.layer_count());
+        EXPECT_EQ(layers.front().type, "convolutional");
+        EXPECT_EQ(layers.back().type, "region");
+        EXPECT_EQ(layers.front().in_width, model.input_width());
+        double flops = 0;
+        for (const LayerSummary& l : layers) flops += l.flops;
+        EXPECT_DOUBLE_EQ(flops, model.total_flops());
+        EXPECT_GT(layers.front().parameters, 0);
+        EXPECT_NE(model.describe().find("detection"), std::string::npos);  // darknet prints [region] so
+        EXPECT_NE(model.describe_execution("onednn").find("convolutional"), std::string::npos);
+        EXPECT_THROW(model.describe_execution("no-such-backend"), Error);
+
+        model.initialize_weights(7);
+        model.save_weights(dir.file("a.weights"));
+        Model again(dir.file("tiny.cfg"));
+        again.initialize_weights(7);
+        again.save_weights(dir.file("b.weights"));
+        EXPECT_EQ(test::read_file(dir.file("a.weights")), test::read_file(dir.file("b.weights")));
+        EXPECT_EQ(fs::file_size(dir.file("a.weights")), model.weights_file_bytes());
+
+        model.set_images_seen(640);
+        model.save_weights(dir.file("cut.weights"), 2);
+        EXPECT_EQ(fs::file_size(dir.file("cut.weights")), model.weights_file_bytes(2));
+        EXPECT_THROW(model.save_weights(dir.file("x.weights"), model.layer_count() + 1), Error);
+        Model cut(dir.file("tiny.cfg"));
+        EXPECT_EQ(cut.load_weights(dir.file("cut.weights"), /*partial=*/true), 2);
+        EXPECT_EQ(cut.weights_version().images_seen, 640u);
+        EXPECT_THROW(cut.load_weights(dir.file("cut.weights")), Error);  // too short for the whole cfg
+
+        from_model.emplace(model, DetectorOptions{.names = dir.file("shapes.names"), .thresh = 0.f, .threads = 1});
+    }  // the Model goes out of scope; its Detector keeps the network
+    Detector from_files({.cfg = dir.file("tiny.cfg"), .weights = dir.file("a.weights"), .names = dir.file("shapes.names"),
+                         .thresh = 0.f, .threads = 1});
+    const cv::Mat image = cv::imread(dir.file("images/s0.jpg"));
+    const std::vector<Detection> a = from_model->detect(image), b = from_files.detect(image);
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_FALSE(a.empty());
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].class_id, b[i].class_id);
+        EXPECT_NEAR(a[i].score, b[i].score, 1e-5);
+    }
+    EXPECT_THROW(Model(dir.file("missing.cfg")), Error);
+    EXPECT_THROW(Model(dir.file("tiny.cfg"), 100), Error);  // not a multiple of 32
+}
+
+TEST(PublicApiModel, ListsTheBackendsDefaultFirst) {
+    const std::vector<BackendInfo> backends = available_backends();
+    ASSERT_FALSE(backends.empty());
+    EXPECT_EQ(backends.front().name, "onednn");
+    EXPECT_TRUE(backends.front().can_train);
+    EXPECT_NE(std::find(backends.front().inference_layers.begin(), backends.front().inference_layers.end(),
+                        "convolutional"),
+              backends.front().inference_layers.end());
+    for (const BackendInfo& b : backends) EXPECT_NE(b.name, "reference_f64") << "a test-only backend is listed";
 }
 
 TEST(PublicApiData, AClassifierGivesOneProbabilityPerClassForAnyImage) {
