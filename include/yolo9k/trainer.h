@@ -6,7 +6,8 @@
 //
 // Checkpoints are written atomically to <backup>/<name>_last.weights (+ .state) every
 // checkpoint_every steps and when the run is cancelled, so `resume` continues exactly.
-// Link yolo9k::yolo9k_train.
+// Classifiers (Darknet-19 and friends) train with ClassifierTrainer, which takes the same
+// run options. Link yolo9k::yolo9k_train.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +29,10 @@ struct TrainerOptions {
     std::string name;        // checkpoint prefix; default: the cfg's file stem
     std::string backend = "onednn";
     bool resume = false;  // continue from <backup>/<name>_last.weights and its .state
-    uint64_t seed = 1;
-    int threads = 0;  // 0: all cores
+    bool clear = false;   // start the schedule at 0 although the weights have seen images (darknet's -clear)
+    uint64_t seed = 1;    // a run is reproducible from it
+    int threads = 0;      // 0: all cores
+    int loader_threads = 2;  // image decoding and augmentation, ahead of the steps
     // Overrides of the cfg's [net]; 0 (burn_in: -1) keeps the cfg's value.
     int batch = 0, subdivisions = 0, max_batches = 0, size = 0;
     float learning_rate = 0;
@@ -40,7 +43,15 @@ struct TrainerOptions {
     int save_every = 1000;       // <name>_<iteration>.weights
     int map_every = 0;           // mAP@.5 on the validation set every N steps (0: never)
     std::string valid_split;     // with a dataset path: the split map_every evaluates
-    bool chart = true;           // <backup>/<name>_chart.png
+    // YOLO9000 joint training: classification-only images (a folder of <class name>/
+    // folders, or a list whose folders name the classes), mixed into the batches with
+    // class_ratio of them per detection image (the paper's YOLO9000: 4).
+    std::string class_data;
+    double class_ratio = 1;
+    bool chart = true;           // draw the loss (and map_every) chart
+    std::string chart_path;      // default: <backup>/<name>_chart.png
+    int64_t stop_after = 0;      // end this call, saved as after cancel(), after N steps (0: no limit)
+    bool quiet = false;          // no progress lines through the log sink (callbacks still run)
 };
 
 struct TrainingProgress {
@@ -78,6 +89,61 @@ public:
     void cancel();
     // Trains until max_batches (or cancel()). Throws yolo9k::Error on bad input.
     TrainingSummary run();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Training a classifier (darknet's `classifier train`): softmax cross-entropy on class
+// folders or a classification .data, with darknet's crop/flip/HSV augmentation.
+struct ClassifierTrainerOptions {
+    std::string cfg;     // a .cfg whose output layer is [softmax]
+    std::string data;    // a classification .data, a folder of <class>/ folders (or train/ and valid/), or a list
+    std::string labels;  // class names, one a line (overrides the .data's; needed for a list)
+    std::string valid;   // the validation set; default: the .data's valid=, or DATA/valid
+    std::string weights;     // pretrained or partial weights; empty: random initialisation
+    std::string backup_dir;  // default: the .data's backup=, else "backup"
+    std::string name;        // checkpoint prefix; default: the cfg's file stem
+    std::string backend = "onednn";
+    bool resume = false, clear = false;
+    uint64_t seed = 1;
+    int threads = 0, loader_threads = 2;
+    int batch = 0, subdivisions = 0, max_batches = 0, size = 0;  // 0 keeps the cfg's
+    float learning_rate = 0;
+    int burn_in = -1;
+    bool augment = true;
+    int checkpoint_every = 100, save_every = 1000;
+    int valid_every = 0;  // top-1 / top-k on the validation set every N steps; keeps <name>_best
+    int top = 0;          // k of top-k; default: the .data's top=, else 5
+    bool chart = true;
+    std::string chart_path;
+    int64_t stop_after = 0;
+    bool quiet = false;
+};
+
+struct ClassifierTrainingProgress {
+    int64_t iteration = 0, max_batches = 0;
+    double epoch = 0;  // images seen / training images
+    float loss = 0, average_loss = 0, learning_rate = 0, images_per_second = 0;
+    float batch_top1 = 0;  // this step's training accuracy
+    double eta_seconds = 0;
+};
+
+struct ClassifierTrainingSummary : TrainingSummary {
+    double valid_top1 = -1, valid_topk = -1;  // the last validation (-1: none ran)
+};
+
+class ClassifierTrainer {
+public:
+    explicit ClassifierTrainer(ClassifierTrainerOptions options);
+    ~ClassifierTrainer();
+    ClassifierTrainer(const ClassifierTrainer&) = delete;
+    ClassifierTrainer& operator=(const ClassifierTrainer&) = delete;
+
+    void on_progress(std::function<void(const ClassifierTrainingProgress&)> callback);
+    void cancel();  // as Trainer::cancel()
+    ClassifierTrainingSummary run();
 
 private:
     struct Impl;

@@ -15,9 +15,9 @@
 #include "anchors/dimension_clusters.h"
 #include "anchors/iou_plot.h"
 #include "cli/commands.h"
-#include "core/error.h"
 #include "core/json_read.h"
 #include "data/dataset.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {

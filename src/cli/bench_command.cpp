@@ -17,15 +17,15 @@
 #include "core/atomic_file.h"
 #include "core/json_read.h"
 #include "core/limits.h"
-#include "core/error.h"
-#include "perf/train_bench.h"
 #include "eval/evaluate.h"
 #include "network/initialize.h"
 #include "network/network.h"
 #include "perf/baselines.h"
 #include "perf/fma_peak.h"
 #include "perf/stats.h"
+#include "perf/train_bench.h"
 #include "yolo9k/detector.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {

@@ -10,16 +10,15 @@
 
 #include "classify/classifier.h"
 #include "cli/commands.h"
-#include "cli/validators.h"
 #include "cli/training_options.h"
+#include "cli/validators.h"
 #include "core/atomic_file.h"
 #include "core/json_read.h"
-#include "core/error.h"
 #include "data/classification_dataset.h"
 #include "io/image_reader.h"
 #include "io/inputs.h"
-#include "train/classifier_trainer.h"
 #include "yolo9k/detector.h"  // read_names_file
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {
@@ -31,7 +30,7 @@ const char* kDataHelp =
     "class name occurring in its path), a folder with one subfolder per class (DIR/<class>/*.jpg, or DIR/train/<class> "
     "and DIR/valid/<class>), or a list file of image paths (with --labels)";
 
-void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
+void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o) {
     CLI::App* sub = parent.add_subcommand("train", "Train a classifier, e.g. Darknet-19 (darknet's `classifier train`)");
     sub->footer(
         "One progress line per step. Writes <backup>/<name>_last.weights (+ .state; --resume continues from it), "
@@ -39,7 +38,7 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainOptions> o) {
         "darknet's classifier loader does: random crop with the shorter side in [min_crop, max_crop] (default w..2w), "
         "aspect, angle, flip, hue/saturation/exposure. Loss: softmax cross-entropy plus the [cost] layer, as darknet.");
     sub->add_option("--data", o->data, kDataHelp)->required();
-    sub->add_option("--labels", o->labels_file, "class names, one a line (overrides the .data's labels)")
+    sub->add_option("--labels", o->labels, "class names, one a line (overrides the .data's labels)")
         ->check(CLI::ExistingFile);
     sub->add_option("--valid", o->valid, "validation set (default: the .data's valid, or DIR/valid)");
     add_run_setup_options(*sub, *o, "network .cfg (e.g. darknet19.cfg, darknet19_448.cfg, tiny.cfg)",
@@ -144,7 +143,7 @@ Action add_classifier_command(CLI::App& app) {
     CLI::App* cls = app.add_subcommand("classifier", "Train and run image classifiers (darknet's `classifier`)");
     cls->require_subcommand(1);
 
-    auto train = std::make_shared<ClassifierTrainOptions>();
+    auto train = std::make_shared<ClassifierTrainerOptions>();
     add_train(*cls, train);
 
     auto pred = std::make_shared<PredictOptions>();
@@ -179,7 +178,8 @@ Action add_classifier_command(CLI::App& app) {
     CLI::App* train_sub = cls->get_subcommand("train");
     return [=] {
         if (train_sub->parsed()) {
-            return run_training(*train, [train] { return TrainingRunResult(train_classifier(*train)); });
+            ClassifierTrainer trainer(*train);
+            return run_training(trainer);
         }
         if (p->parsed()) return run_predict(*pred);
         return run_valid(*val);

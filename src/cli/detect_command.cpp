@@ -12,16 +12,16 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.h"
-#include "cli/validators.h"
 #include "cli/resolve_weights.h"
+#include "cli/validators.h"
 #include "core/atomic_file.h"
-#include "core/error.h"
 #include "core/json_read.h"
 #include "detect/render.h"
 #include "io/image_reader.h"
-#include "video/video_io.h"
 #include "io/inputs.h"
+#include "video/video_io.h"
 #include "yolo9k/detector.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {

@@ -11,16 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/validators.h"
 #include "cli/resolve_weights.h"
+#include "cli/validators.h"
 #include "core/atomic_file.h"
-#include "core/error.h"
 #include "core/json_read.h"
 #include "data/dataset.h"
 #include "eval/evaluate.h"
 #include "eval/pr_plot.h"
 #include "eval/results_io.h"
 #include "yolo9k/detector.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {

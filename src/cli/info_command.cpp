@@ -2,8 +2,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/validators.h"
 #include "cli/resolve_weights.h"
+#include "cli/validators.h"
 #include "yolo9k/model.h"
 
 namespace yolo9k::cli {

@@ -7,9 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "core/error.h"
-#include "core/limits.h"
-#include "core/log.h"
+#include "yolo9k/error.h"
+#include "yolo9k/limits.h"
+#include "yolo9k/log.h"
 
 int main(int argc, char** argv) {
     using namespace yolo9k::cli;

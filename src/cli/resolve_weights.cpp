@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "core/error.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 

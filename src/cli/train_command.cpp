@@ -4,20 +4,28 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/validators.h"
 #include "cli/training_options.h"
-#include "train/trainer.h"
+#include "cli/validators.h"
 #include "yolo9k/model.h"
+#include "yolo9k/trainer.h"
 
 namespace yolo9k::cli {
 
 Action add_train_command(CLI::App& app) {
-    auto o = std::make_shared<TrainOptions>();
+    auto o = std::make_shared<TrainerOptions>();
     CLI::App* sub = app.add_subcommand("train", "Train a YOLOv2 detector (darknet's `detector train`)");
-    sub->add_option("--data", o->data_file, "darknet .data file (train, valid, names, backup)")->check(CLI::ExistingFile);
-    sub->add_option("--dataset", o->dataset, "or: any dataset yolo9k reads (VOC folder, COCO JSON, list file)");
+    CLI::Option* data = sub->add_option("--data", o->data, "darknet .data file (train, valid, names, backup)")
+                            ->check(CLI::ExistingFile)
+                            ->check(CLI::Validator(
+                                [](std::string& s) -> std::string {
+                                    if (s.size() > 5 && s.compare(s.size() - 5, 5, ".data") == 0) return {};
+                                    return "expected a darknet .data file (NAME.data); other datasets go to --dataset";
+                                },
+                                "FILE.data"));
+    sub->add_option("--dataset", o->data, "or: any dataset yolo9k reads (VOC folder, COCO JSON, list file)")
+        ->excludes(data);
     sub->add_option("--split", o->split, "VOC split for --dataset (ImageSets/Main/<split>.txt)");
-    sub->add_option("--names", o->names_file, "class names file (overrides the .data's names)")->check(CLI::ExistingFile);
+    sub->add_option("--names", o->names, "class names file (overrides the .data's names)")->check(CLI::ExistingFile);
     add_run_setup_options(*sub, *o, "network .cfg", "initial weights: pretrained, or a partial backbone (e.g. .conv.23)");
     sub->add_option("--size", o->size, "fixed input size when multi-scale is off (default: the cfg's)")->check(input_side());
     sub->add_option("--multiscale", o->multiscale, "1: new size from 320..608 every 10 steps, 0: off (default: [region] random)")->check(CLI::IsMember({0, 1}));
@@ -32,7 +40,10 @@ Action add_train_command(CLI::App& app) {
                     "classification images per detection image in the batches (the paper's YOLO9000: 4)")
         ->check(CLI::PositiveNumber);
     add_run_output_options(*sub, *o);
-    return [o] { return run_training(*o, [o] { return TrainingRunResult(train_detector(*o)); }); };
+    return [o] {
+        Trainer trainer(*o);
+        return run_training(trainer);
+    };
 }
 
 Action add_partial_command(CLI::App& app) {

@@ -1,53 +1,52 @@
 #include "cli/training_options.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
-#include "cli/validators.h"
 
 namespace yolo9k::cli {
+namespace {
 
-void add_run_setup_options(CLI::App& sub, TrainingRunOptions& o, const std::string& cfg_help,
-                           const std::string& weights_help) {
-    sub.add_option("--cfg", o.cfg, cfg_help)->required()->check(CLI::ExistingFile);
-    sub.add_option("--weights", o.weights, weights_help)->check(CLI::ExistingFile);
-    sub.add_option("--backup", o.backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
-    sub.add_option("--name", o.name, "checkpoint prefix (default: the cfg's name)");
-    sub.add_flag("--resume", o.resume, "continue from <backup>/<name>_last.weights and its .state");
-    sub.add_flag("--clear", o.clear, "start the schedule from 0 even if the weights have seen images");
-    sub.add_option("--seed", o.seed, "random seed: a run is reproducible from it");
-    sub.add_option("--threads", o.threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
-    sub.add_option("--loader-threads", o.loader_threads, "data loading threads")->check(CLI::PositiveNumber);
-    sub.add_option("--backend", o.backend, "what computes: onednn (fast) or reference (see `yolo9k info --backends`)")
-        ->check(backend_name(/*training=*/true));
-    sub.add_option("--batch", o.batch, "override [net] batch (images per step)")->check(CLI::Range(1, 1 << 16));
-    sub.add_option("--subdivisions", o.subdivisions, "override [net] subdivisions")->check(CLI::Range(1, 1 << 16));
-    sub.add_option("--max-batches", o.max_batches, "override [net] max_batches")->check(CLI::PositiveNumber);
-    sub.add_option("--learning-rate", o.learning_rate, "override [net] learning_rate")->check(finite_positive());
-    sub.add_option("--burn-in", o.burn_in, "override [net] burn_in")->check(CLI::NonNegativeNumber);
-}
-
-void add_run_output_options(CLI::App& sub, TrainingRunOptions& o) {
-    sub.add_option("--checkpoint-every", o.checkpoint_every, "write <name>_last.weights every N steps (0: only at the end)")->check(CLI::NonNegativeNumber);
-    sub.add_option("--save-every", o.save_every, "keep <name>_<step>.weights every N steps")->check(CLI::NonNegativeNumber);
-    sub.add_option("--chart", o.chart, "training chart PNG (default <backup>/<name>_chart.png)");
-    sub.add_flag("--no-chart", o.no_chart, "do not draw the chart");
-    sub.add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after N steps in this run")->check(CLI::PositiveNumber);
-    sub.add_flag("-q,--quiet", o.quiet, "no progress lines");
-}
-
-int run_training(TrainingRunOptions& options, const std::function<TrainingRunResult()>& train) {
+template <class AnyTrainer>
+int run(AnyTrainer& trainer) {
     InterruptGuard guard;
-    options.stop_requested = [] { return InterruptGuard::requested(); };
-    const TrainingRunResult r = train();
+    // The signal handler only sets a flag; this watcher turns it into cancel() (which the
+    // trainer checks after every step) and ends with the run.
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+        while (!finished) {
+            if (InterruptGuard::requested()) {
+                trainer.cancel();
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    struct Join {
+        std::atomic<bool>& finished;
+        std::thread& watcher;
+        ~Join() {
+            finished = true;
+            watcher.join();
+        }
+    } join{finished, watcher};
+    const auto r = trainer.run();
     std::printf("trained %lld iterations (to iteration %lld) in %.1f s (%.1f images/s), avg loss %.4f -> %s\n",
-                (long long)r.iterations_this_run, (long long)r.iterations, r.seconds, r.images_per_s, r.final_avg_loss,
-                r.final_weights.c_str());
-    if (!r.interrupted) return kExitOk;
+                (long long)r.iterations_this_run, (long long)r.iterations, r.seconds, r.images_per_second,
+                r.final_average_loss, r.final_weights.c_str());
+    if (!r.cancelled) return kExitOk;
     std::printf("interrupted: saved %s at iteration %lld; continue with the same command and --resume\n",
                 r.final_weights.c_str(), (long long)r.iterations);
     return 128 + InterruptGuard::signal_number();
 }
+
+}  // namespace
+
+int run_training(Trainer& trainer) { return run(trainer); }
+int run_training(ClassifierTrainer& trainer) { return run(trainer); }
 
 }  // namespace yolo9k::cli

@@ -1,29 +1,55 @@
 // The command-line options of a training run that `train` and `classifier train` share
-// (train/training_run.h's TrainingRunOptions), registered in two groups so each command
-// can put its own options between them.
+// (the public TrainerOptions and ClassifierTrainerOptions name them alike), registered in
+// two groups so each command can put its own options between them.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
-#include <functional>
 #include <string>
 
-#include "train/training_run.h"
+#include "cli/validators.h"
+#include "yolo9k/trainer.h"
 
 namespace yolo9k::cli {
 
 // --cfg (required), --weights, --backup, --name, --resume, --clear, --seed, --threads,
 // --loader-threads, --backend, --batch, --subdivisions, --max-batches, --learning-rate,
 // --burn-in; the help of --cfg and --weights names what the command trains.
-void add_run_setup_options(CLI::App& sub, TrainingRunOptions& o, const std::string& cfg_help,
-                           const std::string& weights_help);
+template <class Options>
+void add_run_setup_options(CLI::App& sub, Options& o, const std::string& cfg_help, const std::string& weights_help) {
+    sub.add_option("--cfg", o.cfg, cfg_help)->required()->check(CLI::ExistingFile);
+    sub.add_option("--weights", o.weights, weights_help)->check(CLI::ExistingFile);
+    sub.add_option("--backup", o.backup_dir, "checkpoint folder (default: the .data's backup, else ./backup)");
+    sub.add_option("--name", o.name, "checkpoint prefix (default: the cfg's name)");
+    sub.add_flag("--resume", o.resume, "continue from <backup>/<name>_last.weights and its .state");
+    sub.add_flag("--clear", o.clear, "start the schedule from 0 even if the weights have seen images");
+    sub.add_option("--seed", o.seed, "random seed: a run is reproducible from it");
+    sub.add_option("--threads", o.threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--loader-threads", o.loader_threads, "data loading threads")->check(CLI::PositiveNumber);
+    sub.add_option("--backend", o.backend, "what computes: onednn (fast) or reference (see `yolo9k info --backends`)")
+        ->check(backend_name(/*training=*/true));
+    sub.add_option("--batch", o.batch, "override [net] batch (images per step)")->check(CLI::Range(1, 1 << 16));
+    sub.add_option("--subdivisions", o.subdivisions, "override [net] subdivisions")->check(CLI::Range(1, 1 << 16));
+    sub.add_option("--max-batches", o.max_batches, "override [net] max_batches")->check(CLI::PositiveNumber);
+    sub.add_option("--learning-rate", o.learning_rate, "override [net] learning_rate")->check(finite_positive());
+    sub.add_option("--burn-in", o.burn_in, "override [net] burn_in")->check(CLI::NonNegativeNumber);
+}
 
 // --checkpoint-every, --save-every, --chart, --no-chart, --stop-after, -q/--quiet.
-void add_run_output_options(CLI::App& sub, TrainingRunOptions& o);
+template <class Options>
+void add_run_output_options(CLI::App& sub, Options& o) {
+    sub.add_option("--checkpoint-every", o.checkpoint_every, "write <name>_last.weights every N steps (0: only at the end)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--save-every", o.save_every, "keep <name>_<step>.weights every N steps")->check(CLI::NonNegativeNumber);
+    sub.add_option("--chart", o.chart_path, "training chart PNG (default <backup>/<name>_chart.png)");
+    sub.add_flag("!--no-chart", o.chart, "do not draw the chart");
+    sub.add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after N steps in this run")->check(CLI::PositiveNumber);
+    sub.add_flag("-q,--quiet", o.quiet, "no progress lines");
+}
 
-// Runs `train` with Ctrl-C / SIGTERM wired to options.stop_requested (the first signal saves
-// <name>_last and stops after the current step; a second quits at once), prints the summary
-// line, and returns the exit code: 0, or 128 + the signal when interrupted.
-int run_training(TrainingRunOptions& options, const std::function<TrainingRunResult()>& train);
+// Runs `trainer` with Ctrl-C / SIGTERM cancelling it (the first signal saves <name>_last and
+// stops after the current step; a second quits at once), prints the summary line, and
+// returns the exit code: 0, or 128 + the signal when interrupted.
+int run_training(Trainer& trainer);
+int run_training(ClassifierTrainer& trainer);
 
 }  // namespace yolo9k::cli

@@ -2,13 +2,13 @@
 // (0 meaning "the cfg's"), or that is not finite, is a usage error naming the option.
 #pragma once
 
-#include "backend/backend.h"
-
 #include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <string>
+
+#include "yolo9k/model.h"
 
 namespace yolo9k::cli {
 
@@ -69,8 +69,8 @@ inline CLI::Validator input_side() {
 // A backend users can choose (`training`: one that can train), from the registry.
 inline CLI::Validator backend_name(bool training = false) {
     std::vector<std::string> names;
-    for (const std::string& n : user_backends())
-        if (!training || find_backend(n).make_train_executor) names.push_back(n);
+    for (const BackendInfo& b : available_backends())
+        if (!training || b.can_train) names.push_back(b.name);
     return CLI::IsMember(names);
 }
 

@@ -11,8 +11,8 @@
 #include <set>
 
 #include "cli/commands.h"
-#include "core/error.h"
 #include "weights_cache/fetch_weights.h"
+#include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {

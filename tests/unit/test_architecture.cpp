@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -101,6 +103,46 @@ TEST(Architecture, LibraryCodeNeverPrints) {
         }
     }
     EXPECT_TRUE(found.empty()) << "library code prints (use log_message):" << join(found);
+}
+
+// The CLI is meant to be a thin layer over the public API (include/yolo9k/), as the server
+// and the Python module will be. These files still reach internal headers: the list may
+// only shrink. A new internal include fails, and so does an entry no longer needed.
+TEST(Architecture, TheCommandLineReachesNoNewInternalHeader) {
+    const std::map<std::string, std::set<std::string>> still_internal = {
+        // The benchmark and the weights cache are tools (yolo9k_tools), not API users.
+        {"cli/bench_command.cpp", {"backend/backend.h", "backend/onednn/settings.h", "core/atomic_file.h",
+                                   "core/json_read.h", "core/limits.h", "eval/evaluate.h", "network/initialize.h",
+                                   "network/network.h", "perf/baselines.h", "perf/fma_peak.h", "perf/stats.h",
+                                   "perf/train_bench.h"}},
+        {"cli/weights_command.cpp", {"weights_cache/fetch_weights.h"}},
+        {"cli/resolve_weights.h", {"weights_cache/published_weights.h"}},
+        // Not yet on the public API.
+        {"cli/anchors_command.cpp", {"anchors/anchor_cfg.h", "anchors/box_sizes.h", "anchors/dimension_clusters.h",
+                                     "anchors/iou_plot.h", "core/json_read.h", "data/dataset.h"}},
+        {"cli/classifier_command.cpp", {"classify/classifier.h", "core/atomic_file.h", "core/json_read.h",
+                                        "data/classification_dataset.h", "io/image_reader.h", "io/inputs.h"}},
+        {"cli/dataset_command.cpp", {"data/box_crops.h", "data/dataset.h", "data/image_check.h", "data/loader.h",
+                                     "data/synthetic_dataset.h", "perf/stats.h"}},
+        {"cli/detect_command.cpp", {"core/atomic_file.h", "core/json_read.h", "detect/render.h", "io/image_reader.h",
+                                    "io/inputs.h", "video/video_io.h"}},
+        {"cli/eval_command.cpp", {"core/atomic_file.h", "core/json_read.h", "data/dataset.h", "eval/evaluate.h",
+                                  "eval/pr_plot.h", "eval/results_io.h"}},
+    };
+    std::map<std::string, std::set<std::string>> seen;
+    std::vector<std::string> new_ones;
+    for (const std::string& f : includes_matching("cli", std::regex("^(?!cli/|yolo9k/)"))) {
+        const std::string file = f.substr(0, f.find(':')), header = f.substr(f.rfind(": ") + 2);
+        seen[file].insert(header);
+        const auto it = still_internal.find(file);
+        if (it == still_internal.end() || !it->second.count(header)) new_ones.push_back(f);
+    }
+    EXPECT_TRUE(new_ones.empty()) << "the CLI should use include/yolo9k/ (add what it needs there):" << join(new_ones);
+    std::vector<std::string> stale;
+    for (const auto& [file, headers] : still_internal)
+        for (const std::string& h : headers)
+            if (!seen[file].count(h)) stale.push_back(file + ": " + h);
+    EXPECT_TRUE(stale.empty()) << "no longer included: shrink the list" << join(stale);
 }
 
 TEST(Architecture, TheChecksSeeTheSources) {

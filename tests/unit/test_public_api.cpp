@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -152,6 +153,46 @@ TEST(PublicApiModel, ListsTheBackendsDefaultFirst) {
                         "convolutional"),
               backends.front().inference_layers.end());
     for (const BackendInfo& b : backends) EXPECT_NE(b.name, "reference_f64") << "a test-only backend is listed";
+}
+
+// ClassifierTrainer: progress per step, cancel() saves and stops, resume finishes the
+// schedule, and the result loads into a Classifier.
+TEST(PublicApiData, AClassifierTrainerCancelsResumesAndFinishes) {
+    test::TempDir dir;
+    for (int i = 0; i < 8; ++i) {
+        const fs::path folder = dir.path() / "shapes" / (i % 2 ? "bright" : "dark");
+        fs::create_directories(folder);
+        cv::imwrite((folder / (std::to_string(i) + ".png")).string(),
+                    cv::Mat(20, 20, CV_8UC3, cv::Scalar::all(i % 2 ? 220 - i : 20 + i)));
+    }
+    test::write_file(dir.file("c.cfg"),
+                     "[net]\nbatch=4\nwidth=16\nheight=16\nchannels=3\nlearning_rate=0.05\nmax_batches=6\n"
+                     "[convolutional]\nfilters=2\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                     "[avgpool]\n[softmax]\n");
+    ClassifierTrainerOptions o{.cfg = dir.file("c.cfg"), .data = dir.file("shapes"), .backup_dir = dir.file("b"),
+                               .threads = 1, .loader_threads = 1, .chart = false, .quiet = true};
+    {
+        ClassifierTrainer trainer(o);
+        int calls = 0;
+        trainer.on_progress([&](const ClassifierTrainingProgress& p) {
+            ++calls;
+            EXPECT_EQ(p.max_batches, 6);
+            EXPECT_TRUE(std::isfinite(p.loss));
+            if (p.iteration == 2) trainer.cancel();
+        });
+        const ClassifierTrainingSummary s = trainer.run();
+        EXPECT_TRUE(s.cancelled);
+        EXPECT_EQ(s.iterations, 2);
+        EXPECT_EQ(calls, 2);
+    }
+    o.resume = true;
+    ClassifierTrainer resumed(o);
+    const ClassifierTrainingSummary s = resumed.run();
+    EXPECT_FALSE(s.cancelled);
+    EXPECT_EQ(s.iterations, 6);
+    EXPECT_EQ(s.iterations_this_run, 4);
+    Classifier c({.cfg = o.cfg, .weights = s.final_weights, .threads = 1});
+    EXPECT_EQ(c.classes(), 2);
 }
 
 TEST(PublicApiData, AClassifierGivesOneProbabilityPerClassForAnyImage) {
