@@ -27,4 +27,13 @@ struct ImageDetections {
     std::vector<Detection> detections;
 };
 
+// darknet's console report: one "name: NN%" line per detection ("%s: %.0f%%" of score*100).
+std::string to_console(const std::vector<Detection>& detections);
+std::string to_console(const ImageDetections& image);
+
+// {"file","width","height","detections":[{"class_id","name","score","box":[x1,y1,x2,y2]}]},
+// the schema of `yolo9k detect --json`; an array for several. indent < 0: one line.
+std::string to_json_text(const ImageDetections& image, int indent = -1);
+std::string to_json_text(const std::vector<ImageDetections>& images, int indent = -1);
+
 }  // namespace yolo9k

@@ -15,9 +15,9 @@
 #include "core/atomic_file.h"
 #include "core/json_read.h"
 #include "data/classification_dataset.h"
-#include "io/image_reader.h"
 #include "io/inputs.h"
 #include "yolo9k/detector.h"  // read_names_file
+#include "yolo9k/image.h"
 #include "yolo9k/error.h"
 
 namespace yolo9k::cli {

@@ -8,20 +8,17 @@
 #include <memory>
 #include <set>
 
-#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli/commands.h"
 #include "cli/resolve_weights.h"
 #include "cli/validators.h"
 #include "core/atomic_file.h"
-#include "core/json_read.h"
-#include "detect/render.h"
-#include "io/image_reader.h"
 #include "io/inputs.h"
-#include "video/video_io.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
+#include "yolo9k/image.h"
+#include "yolo9k/video.h"
 
 namespace yolo9k::cli {
 namespace {
@@ -66,7 +63,7 @@ public:
     void add(const ImageDetections& d) {
         if (path_.empty()) return;
         if (lines_) {
-            file_ << dump_json(to_json(d)) << "\n";
+            file_ << to_json_text(d) << "\n";
             file_.flush();
         } else {
             all_.push_back(d);
@@ -74,7 +71,7 @@ public:
     }
     void finish() {
         if (path_.empty() || lines_) return;
-        const std::string text = dump_json(to_json(all_), 2) + "\n";
+        const std::string text = to_json_text(all_, 2) + "\n";
         if (path_ == "-") {
             file_ << text;
             if (!file_) throw Error("standard output: write failed");

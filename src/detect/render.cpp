@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/json_read.h"
+
 namespace yolo9k {
 
 namespace {
@@ -113,6 +115,11 @@ nlohmann::json to_json(const std::vector<ImageDetections>& images) {
     nlohmann::json all = nlohmann::json::array();
     for (const ImageDetections& im : images) all.push_back(to_json(im));
     return all;
+}
+
+std::string to_json_text(const ImageDetections& image, int indent) { return dump_json(to_json(image), indent); }
+std::string to_json_text(const std::vector<ImageDetections>& images, int indent) {
+    return dump_json(to_json(images), indent);
 }
 
 }  // namespace yolo9k

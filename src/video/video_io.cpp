@@ -1,4 +1,4 @@
-#include "video/video_io.h"
+#include "yolo9k/video.h"
 
 #include <cmath>
 #include <filesystem>

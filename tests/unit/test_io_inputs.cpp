@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "io/image_reader.h"
-#include "video/video_io.h"
+#include "yolo9k/video.h"
 #include "io/inputs.h"
 
 namespace {

@@ -8,6 +8,7 @@
 #include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
+#include <yolo9k/image.h>
 #include <yolo9k/model.h>
 #include <yolo9k/trainer.h>
 
@@ -193,6 +194,35 @@ TEST(PublicApiData, AClassifierTrainerCancelsResumesAndFinishes) {
     EXPECT_EQ(s.iterations_this_run, 4);
     Classifier c({.cfg = o.cfg, .weights = s.final_weights, .threads = 1});
     EXPECT_EQ(c.classes(), 2);
+}
+
+// What a server does with an upload: decode the bytes (a bad body is a yolo9k::Error that
+// names it), detect, answer in detect --json's schema, and draw.
+TEST(PublicApiModel, DecodesAnUploadAndAnswersInTheJsonSchema) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 2);
+    Model model(dir.file("tiny.cfg"));
+    model.initialize_weights(5);
+    Detector detector(model, {.names = dir.file("shapes.names"), .thresh = 0.f, .threads = 1});
+    const std::string jpeg = test::read_file(dir.file("images/s0.jpg"));
+    cv::Mat image = decode_image(std::vector<std::uint8_t>(jpeg.begin(), jpeg.end()), "upload");
+    ASSERT_FALSE(image.empty());
+    const ImageDetections result{"upload", image.cols, image.rows, detector.detect(image)};
+    ASSERT_FALSE(result.detections.empty());
+    const std::string one_line = to_json_text(result);
+    EXPECT_EQ(one_line.find('\n'), std::string::npos);
+    EXPECT_EQ(one_line.rfind("{\"detections\":[{\"box\":[", 0), 0u) << one_line;
+    EXPECT_NE(to_json_text(std::vector<ImageDetections>{result, result}, 2).find("\n  {"), std::string::npos);
+    EXPECT_NE(to_console(result).find(result.detections.front().name + ": "), std::string::npos);
+    const cv::Mat before = image.clone();
+    draw_detections(image, result.detections);
+    EXPECT_GT(cv::norm(image, before, cv::NORM_L1), 0);
+    try {
+        decode_image(std::vector<std::uint8_t>(jpeg.begin(), jpeg.begin() + 40), "upload");
+        ADD_FAILURE() << "a truncated upload decoded";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("upload: ", 0), 0u) << e.what();
+    }
 }
 
 TEST(PublicApiData, AClassifierGivesOneProbabilityPerClassForAnyImage) {

@@ -1,5 +1,6 @@
 // Reading and writing video files and cameras, with errors that name the file. A library
-// of its own (yolo9k_video), so only programs that use video load OpenCV's videoio.
+// of its own (link yolo9k::yolo9k_video), so only programs that use video load
+// OpenCV's videoio.
 #pragma once
 
 #include <cstdint>
