@@ -19,62 +19,95 @@
 namespace yolo9k {
 namespace fs = std::filesystem;
 
-ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
-                                       std::function<void(const ClassifierTrainProgress&)> on_progress) {
+namespace {
+
+// The network at its training size, with the cfg's crop range scaled along: a reduced
+// --size sees the same relative crops darknet would at the cfg's size.
+struct ClassifierSetup {
+    Network net;
+    ClassifierAugmentOptions augment;
+};
+
+ClassifierSetup setup_network(const ClassifierTrainOptions& o) {
     if (o.cfg.empty()) throw Error("classifier train: a .cfg is required");
     if (o.data.empty()) throw Error("classifier train: give a .data file, a class-folder root or a list file");
-    Network net = Network::from_cfg_file(o.cfg);
-    net.require_rgb_input();
-    NetParams& p = net.params();
-    // The crop range is in pixels of the cfg's input; another --size scales it along (so a
-    // reduced run sees the same relative crops darknet would at the cfg's size).
-    ClassifierAugmentOptions augment = classifier_augment_options_from(p);
+    ClassifierSetup s{Network::from_cfg_file(o.cfg), {}};
+    s.net.require_rgb_input();
+    NetParams& p = s.net.params();
+    s.augment = classifier_augment_options_from(p);
     if (o.size > 0 && o.size != p.width) {
         const double k = double(o.size) / p.width;
-        augment.min_crop = std::max(o.size, int(std::lround(augment.min_crop * k)));
-        augment.max_crop = std::max(augment.min_crop, int(std::lround(augment.max_crop * k)));
-        net.resize(o.size, o.size);
+        s.augment.min_crop = std::max(o.size, int(std::lround(s.augment.min_crop * k)));
+        s.augment.max_crop = std::max(s.augment.min_crop, int(std::lround(s.augment.max_crop * k)));
+        s.net.resize(o.size, o.size);
     }
     apply_net_overrides(p, o);
     if (p.width != p.height)
         throw Error(o.cfg + ": classifier training needs a square input (darknet crops size x size), got " +
                     std::to_string(p.width) + "x" + std::to_string(p.height));
-    const int mini = p.batch / p.subdivisions;
-    const ClassifierLossSpec spec = classifier_loss_spec(net);
+    return s;
+}
 
-    // Data.
-    std::string backup = o.backup_dir, valid_path = o.valid;
+struct ClassifierData {
+    ClassificationDataset train, valid;  // valid: empty without valid_every
+    std::string backup;                  // the options', else the .data's backup=
+    int top = 5;                         // k of top-k, at most the class count
+};
+
+// The training set and, with valid_every, a validation set with the same classes in the
+// same order.
+ClassifierData load_classifier_data(const ClassifierTrainOptions& o, int classes) {
+    ClassifierData d;
+    d.backup = o.backup_dir;
     int top = o.top;
     const bool is_data_file = fs::path(o.data).extension() == ".data";
     if (is_data_file) {
         const ClassificationDataFile f = read_classification_data_file(o.data);
-        if (backup.empty()) backup = f.backup;
+        if (d.backup.empty()) d.backup = f.backup;
         if (top <= 0) top = f.top;
     }
-    if (top <= 0) top = 5;
-    top = std::min(top, spec.classes);
-    ClassificationDataset data = load_classification_dataset(o.data, "train", o.labels_file);
-    if (data.images.empty()) throw Error(o.data + ": the training set is empty");
-    if (int(data.class_names.size()) != spec.classes)
-        throw Error(o.cfg + ": the network has " + std::to_string(spec.classes) + " outputs but " + o.data + " has " +
-                    std::to_string(data.class_names.size()) + " classes");
-    ClassificationDataset valid;
-    if (o.valid_every > 0) {
-        // The validation set uses the training set's classes, in the same order.
-        auto load_valid = [&](const std::string& path, const std::string& split) {
-            if (fs::path(path).extension() == ".data") return load_classification_dataset(path, split, o.labels_file);
-            if (fs::is_directory(path))
-                return load_class_folders(path, fs::is_directory(fs::path(path) / split) ? split : "", data.class_names);
-            return load_classification_list(path, data.class_names);
-        };
-        if (!valid_path.empty()) valid = load_valid(valid_path, "valid");
-        else if (is_data_file || fs::is_directory(fs::path(o.data) / "valid")) valid = load_valid(o.data, "valid");
-        else throw Error("classifier train: --valid-every needs a validation set (.data `valid`, DIR/valid, or --valid)");
-        if (valid.images.empty()) throw Error("classifier train: the validation set is empty");
-        if (valid.class_names != data.class_names)
-            throw Error("classifier train: the validation set's classes differ from the training set's");
-    }
-    TrainingRun run(o, backup, net, "top-1");
+    d.top = std::min(top <= 0 ? 5 : top, classes);
+    d.train = load_classification_dataset(o.data, "train", o.labels_file);
+    if (d.train.images.empty()) throw Error(o.data + ": the training set is empty");
+    if (int(d.train.class_names.size()) != classes)
+        throw Error(o.cfg + ": the network has " + std::to_string(classes) + " outputs but " + o.data + " has " +
+                    std::to_string(d.train.class_names.size()) + " classes");
+    if (o.valid_every <= 0) return d;
+    auto load_valid = [&](const std::string& path, const std::string& split) {
+        if (fs::path(path).extension() == ".data") return load_classification_dataset(path, split, o.labels_file);
+        if (fs::is_directory(path))
+            return load_class_folders(path, fs::is_directory(fs::path(path) / split) ? split : "", d.train.class_names);
+        return load_classification_list(path, d.train.class_names);
+    };
+    if (!o.valid.empty()) d.valid = load_valid(o.valid, "valid");
+    else if (is_data_file || fs::is_directory(fs::path(o.data) / "valid")) d.valid = load_valid(o.data, "valid");
+    else throw Error("classifier train: --valid-every needs a validation set (.data `valid`, DIR/valid, or --valid)");
+    if (d.valid.images.empty()) throw Error("classifier train: the validation set is empty");
+    if (d.valid.class_names != d.train.class_names)
+        throw Error("classifier train: the validation set's classes differ from the training set's");
+    return d;
+}
+
+void log_progress(const ClassifierTrainProgress& pr, uint64_t seen) {
+    log_message(LogLevel::progress,
+                format_text("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s",
+                            (long long)pr.iteration, pr.epoch, pr.loss, pr.avg_loss, pr.lr, pr.batch_top1,
+                            pr.images_per_s, (unsigned long long)seen, format_duration(pr.eta_s).c_str()));
+}
+
+}  // namespace
+
+ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
+                                       std::function<void(const ClassifierTrainProgress&)> on_progress) {
+    ClassifierSetup setup = setup_network(o);
+    Network& net = setup.net;
+    const NetParams& p = net.params();
+    const int mini = p.batch / p.subdivisions;
+    const ClassifierLossSpec spec = classifier_loss_spec(net);
+    ClassifierData data = load_classifier_data(o, spec.classes);
+    const int top = data.top;
+
+    TrainingRun run(o, data.backup, net, "top-1");
     TrainState& state = run.state;
 
     ClassificationLoaderOptions lopt;
@@ -82,16 +115,16 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     lopt.size = p.width;
     lopt.threads = o.loader_threads;
     lopt.seed = state.seed;
-    lopt.augment = augment;
+    lopt.augment = setup.augment;
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
     lopt.first_batch = state.iteration * p.subdivisions;
-    const size_t train_images = data.images.size();
+    const size_t train_images = data.train.images.size();
     // The executor first: it refuses a batch and size over --max-network-mb before the
     // loader starts filling batches of that size.
     const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
     TrainExecutor& exec = *exec_owner;
-    ClassificationLoader loader(std::move(data), lopt);
+    ClassificationLoader loader(std::move(data.train), lopt);
     std::vector<float> grad(size_t(mini) * spec.classes);
 
     ClassifierTrainResult result;
@@ -110,27 +143,17 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
             correct += st.top1_correct;
         }
         const TrainingRun::Step step = run.finish_step(exec, loss_sum);
-        ClassifierTrainProgress pr;
-        pr.iteration = state.iteration;
-        pr.max_batches = p.max_batches;
-        pr.epoch = double(state.seen) / double(train_images);
-        pr.loss = step.loss;
-        pr.avg_loss = state.avg_loss;
-        pr.lr = step.lr;
-        pr.images_per_s = step.images_per_s;
-        pr.batch_top1 = float(correct) / run.images_per_step();
-        pr.eta_s = step.eta_s;
-        if (!o.quiet)
-            log_message(LogLevel::progress,
-                        format_text("%lld, %.3f epochs: loss %.4f, avg %.4f, lr %g, batch top-1 %.3f, %.1f img/s, %llu images, ETA %s",
-                                    (long long)pr.iteration, pr.epoch, pr.loss, pr.avg_loss, pr.lr, pr.batch_top1,
-                                    pr.images_per_s, (unsigned long long)state.seen, format_duration(pr.eta_s).c_str()));
+        const ClassifierTrainProgress pr{.iteration = state.iteration, .max_batches = p.max_batches,
+                                         .epoch = double(state.seen) / double(train_images), .loss = step.loss,
+                                         .avg_loss = state.avg_loss, .lr = step.lr, .images_per_s = step.images_per_s,
+                                         .batch_top1 = float(correct) / run.images_per_step(), .eta_s = step.eta_s};
+        if (!o.quiet) log_progress(pr, state.seen);
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
         if (o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done())) {
             Classifier c(ModelAccess::view(net), {.threads = o.threads, .backend = o.backend});
-            const ClassifierValidation v = validate_classifier(c, valid, top);
+            const ClassifierValidation v = validate_classifier(c, data.valid, top);
             result.valid_top1 = v.metrics.top1();
             result.valid_topk = v.metrics.topk();
             if (!o.quiet)
