@@ -1,6 +1,7 @@
 #include "backend/backend.h"
 
 #include <algorithm>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -65,6 +66,34 @@ void Executor::forward(const ConstTensorView& input) {
 
 void Executor::forward_timed(const float*, std::vector<double>&) {
     throw Error("the " + backend() + " backend cannot time layers one by one");
+}
+
+int ExecutionPlan::reorders() const {
+    int n = 0;
+    for (const LayerExecution& l : layers) n += l.reorders;
+    return n;
+}
+
+ExecutionPlan Executor::plan() const {
+    ExecutionPlan p;
+    const Network& net = network();
+    for (int i = 0; i < net.size(); ++i)
+        p.layers.push_back({.layer = i, .type = std::string(net.layer(i).type()), .kernel = "reference (plain nchw)"});
+    return p;
+}
+
+std::string Executor::describe() const {
+    const ExecutionPlan p = plan();
+    std::ostringstream o;
+    for (const LayerExecution& l : p.layers) {
+        o << l.layer << " " << l.type << ": " << l.kernel;
+        if (!l.output_layout.empty()) o << " -> " << l.output_layout;
+        o << "\n";
+    }
+    if (p.buffers > 0)
+        o << "layout reorders between layers: " << p.reorders() << "; activation memory: " << p.activation_bytes / (1 << 20)
+          << " MiB in " << p.buffers << " buffers; scratchpad: " << p.scratchpad_bytes / (1 << 20) << " MiB\n";
+    return o.str();
 }
 
 int default_thread_count() {

@@ -32,6 +32,25 @@ struct ExecutorOptions {
     std::function<void(int layer)> on_layer_ready;
 };
 
+// How a backend runs one layer: `yolo9k info --backend`, `bench --layers` and the tests
+// read these fields, never the text of describe().
+struct LayerExecution {
+    int layer = 0;
+    std::string type;           // the layer's cfg section
+    std::string kernel;         // what computes it, as the backend names its implementation
+    std::string output_layout;  // "" where the backend keeps plain NCHW; "(alias)": an input unchanged
+    int reorders = 0;           // layout conversions the layer adds
+    size_t extra_weight_bytes = 0;  // weights held beyond one plain copy (pre-transformed Winograd)
+};
+
+struct ExecutionPlan {
+    std::vector<LayerExecution> layers;
+    // Memory the backend reports for its activations (0: not reported).
+    size_t activation_bytes = 0, scratchpad_bytes = 0;
+    int buffers = 0;
+    int reorders() const;
+};
+
 class Executor {
 public:
     virtual ~Executor() = default;
@@ -53,8 +72,10 @@ public:
     ConstTensorView output_tensor() const { return {output_desc(), output()}; }
     // Plain NCHW copy of any layer's last output; needs keep_outputs.
     virtual std::vector<float> layer_output(int layer) const = 0;
-    // A one-line-per-layer account of how each layer runs (implementation, layouts).
-    virtual std::string describe() const { return {}; }
+    // How each layer runs; by default every layer on its reference code.
+    virtual ExecutionPlan plan() const;
+    // plan() as text, one line per layer ("3 convolutional: KERNEL -> LAYOUT") and the memory.
+    std::string describe() const;
 
 protected:
     virtual const Network& network() const = 0;

@@ -60,14 +60,11 @@ std::vector<double> layer_medians(Executor& ex, const std::vector<float>& input,
     return medians;
 }
 
-// `yolo9k info --backend` lines ("3 convolutional: onednn conv jit:avx512_core -> blocked:16c"),
-// reduced to the implementation name.
+// Each layer's kernel name from the executor's plan, without the backend's prefix.
 std::vector<std::string> layer_impls(const Executor& ex, int layers) {
-    std::istringstream in(ex.describe());
     std::vector<std::string> impls;
-    for (std::string line; std::getline(in, line) && int(impls.size()) < layers;) {
-        const auto colon = line.find(": "), arrow = line.find(" -> ");
-        std::string impl = line.substr(colon + 2, arrow == std::string::npos ? std::string::npos : arrow - colon - 2);
+    for (const LayerExecution& l : ex.plan().layers) {
+        std::string impl = l.kernel;
         for (const std::string prefix : {"onednn conv ", "onednn "})
             if (impl.rfind(prefix, 0) == 0) impl = impl.substr(prefix.size());
         impls.push_back(impl);

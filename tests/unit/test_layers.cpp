@@ -15,6 +15,9 @@
 namespace yolo9k {
 namespace {
 
+// oneDNN names its Winograd convolutions jit_*_wino_*.
+bool runs_winograd(const LayerExecution& l) { return l.kernel.find("wino") != std::string::npos; }
+
 using test::net_from;
 
 struct LayerCase {
@@ -49,7 +52,8 @@ TEST_P(LayerOnednnVsReference, OutputsAgree) {
         fast->forward(input.data());
         if (m.algorithm == ConvAlgorithm::fast && m.winograd_memory == onednn::Settings::kUnlimited &&
             std::string(p.name).find("winograd") != std::string::npos) {
-            EXPECT_NE(fast->describe().find("wino"), std::string::npos) << p.name << ": no Winograd kernel ran";
+            const ExecutionPlan plan = fast->plan();
+            EXPECT_TRUE(std::any_of(plan.layers.begin(), plan.layers.end(), runs_winograd)) << p.name << ": no Winograd kernel ran";
         }
         for (int i = 0; i < net.size(); ++i) {
             const auto a = ref->layer_output(i), b = fast->layer_output(i);
@@ -179,22 +183,25 @@ TEST(Executor, BlockedLayoutsNeedNoReordersBetweenLayers) {
     // converts the input to nhwc, 1.
     Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-voc.cfg"), {.width = 128, .height = 128});
     test::randomize_weights(net, 1);
-    const std::string fast = make_executor(net, "onednn")->describe();
-    EXPECT_NE(fast.find("layout reorders between layers: 0;"), std::string::npos) << fast;
-    const std::string direct = make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)})->describe();
-    EXPECT_NE(direct.find("layout reorders between layers: 1;"), std::string::npos) << direct;
+    const ExecutionPlan fast = make_executor(net, "onednn")->plan();
+    EXPECT_EQ(fast.reorders(), 0) << make_executor(net, "onednn")->describe();
+    EXPECT_GT(fast.buffers, 0);
+    const auto direct = make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)});
+    EXPECT_EQ(direct->plan().reorders(), 1) << direct->describe();
 }
 
 TEST(Executor, FastUsesWinogradOnThe3x3LayersOnly) {
     // yolov2-tiny-voc: 9 convolutions; the first (3 input channels) and the last (1x1) stay direct.
     Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-tiny-voc.cfg"), {.width = 96, .height = 96});
     test::randomize_weights(net, 1);
-    const std::string d = make_executor(net, "onednn")->describe();
-    size_t wino = 0;
-    for (size_t at = d.find("wino"); at != std::string::npos; at = d.find("wino", at + 1)) ++wino;
-    EXPECT_EQ(wino, 7u) << d;
-    EXPECT_EQ(make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)})->describe().find("wino"),
-              std::string::npos);
+    const ExecutionPlan fast = make_executor(net, "onednn")->plan();
+    std::vector<int> wino;
+    for (const LayerExecution& l : fast.layers)
+        if (runs_winograd(l)) wino.push_back(l.layer);
+    EXPECT_EQ(wino, (std::vector<int>{2, 4, 6, 8, 10, 12, 13})) << make_executor(net, "onednn")->describe();
+    for (const LayerExecution& l :
+         make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::direct)})->plan().layers)
+        EXPECT_FALSE(runs_winograd(l)) << l.layer << ": " << l.kernel;
 }
 
 
@@ -206,10 +213,9 @@ TEST(Executor, NarrowLayersNeverRunOneDnnsReferenceLoop) {
                                conv(16, 3, 1, true, "leaky") + conv(8, 1, 1, false, "linear", 0),
                            64, 64, 3);
     test::randomize_weights(net, 3);
-    for (const onednn::ConvAlgorithm a : {onednn::ConvAlgorithm::fast, onednn::ConvAlgorithm::direct}) {
-        const std::string d = make_executor(net, "onednn", {.settings = onednn::settings(a)})->describe();
-        EXPECT_EQ(d.find("ref:"), std::string::npos) << d;
-    }
+    for (const onednn::ConvAlgorithm a : {onednn::ConvAlgorithm::fast, onednn::ConvAlgorithm::direct})
+        for (const LayerExecution& l : make_executor(net, "onednn", {.settings = onednn::settings(a)})->plan().layers)
+            EXPECT_EQ(l.kernel.find("ref:"), std::string::npos) << l.layer << ": " << l.kernel;
 }
 TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
     // Which Winograd kernels oneDNN offers depends on the CPU: F(4,3) (weights transformed per
@@ -221,44 +227,39 @@ TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
     Network net = net_from(cfg, 52, 52, 64);
     test::randomize_weights(net, 3);
     const std::vector<int> convs{0, 3, 4};
-    const auto line = [](const std::string& d, int layer) {
-        const size_t at = ("\n" + d).find("\n" + std::to_string(layer) + " ");
-        if (at == std::string::npos) {
-            ADD_FAILURE() << "no layer " << layer << " in\n" << d;
-            return std::string();
-        }
-        return d.substr(at, d.find('\n', at) - at);
+    const auto pretransformed = [](const LayerExecution& l) { return l.extra_weight_bytes > 0; };
+    const auto plan = [&](size_t budget) {
+        return make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::fast, budget)})->plan();
     };
-    const auto pretransformed = [](const std::string& l) { return l.find("pre-transformed weights +0.2 MiB") != std::string::npos; };
-    const auto describe = [&](size_t budget) {
-        return make_executor(net, "onednn", {.settings = onednn::settings(onednn::ConvAlgorithm::fast, budget)})->describe();
-    };
-    const std::string unlimited = describe(onednn::Settings::kUnlimited), some = describe(300 << 10), none = describe(0);
-    for (const std::string& d : {unlimited, some, none})
+    const ExecutionPlan unlimited = plan(onednn::Settings::kUnlimited), some = plan(300 << 10), none = plan(0);
+    for (const ExecutionPlan* p : {&unlimited, &some, &none})
         for (int i : convs) {
-            const std::string l = line(d, i);
-            // Per-run transformation only with F(4,3), and then whatever the budget.
-            EXPECT_EQ(l.find("weights transformed per run") != std::string::npos, l.find("wino_4x3") != std::string::npos) << l;
-            if (line(unlimited, i).find("wino_4x3") != std::string::npos) {
-                EXPECT_NE(l.find("wino_4x3"), std::string::npos) << l;
+            const LayerExecution& l = p->layers.at(i);
+            const bool f43 = l.kernel.find("wino_4x3") != std::string::npos;
+            // Per-run transformation (no extra memory) only with F(4,3), and then whatever the budget.
+            if (f43) EXPECT_EQ(l.extra_weight_bytes, 0u) << l.kernel;
+            if (pretransformed(l)) {
+                EXPECT_TRUE(runs_winograd(l)) << l.kernel;
+                EXPECT_NEAR(double(l.extra_weight_bytes), 224 << 10, 16 << 10) << l.kernel;
             }
+            if (unlimited.layers.at(i).kernel.find("wino_4x3") != std::string::npos) EXPECT_TRUE(f43) << l.kernel;
         }
     int granted_some = 0, first_denied = -1;
     for (int i : convs) {
-        const std::string u = line(unlimited, i), s = line(some, i), n = line(none, i);
-        EXPECT_NE(u.find("wino"), std::string::npos) << "no budget limit: every 3x3 layer runs Winograd\n" << unlimited;
-        EXPECT_FALSE(pretransformed(n)) << "a zero budget grants nothing\n" << none;
+        const LayerExecution &u = unlimited.layers.at(i), &s = some.layers.at(i), &n = none.layers.at(i);
+        EXPECT_TRUE(runs_winograd(u)) << "no budget limit: every 3x3 layer runs Winograd: " << u.kernel;
+        EXPECT_FALSE(pretransformed(n)) << "a zero budget grants nothing: " << n.kernel;
         if (!pretransformed(u)) continue;  // F(4,3): needs no budget
         if (pretransformed(s)) {
             ++granted_some;
-            EXPECT_EQ(first_denied, -1) << "granted after an equal request was denied\n" << some;
+            EXPECT_EQ(first_denied, -1) << "granted after an equal request was denied: layer " << i;
         } else if (first_denied < 0) {
             first_denied = i;
         }
     }
     // 300 KiB holds one 224 KiB grant, never two.
-    const int wanted = int(std::count_if(convs.begin(), convs.end(), [&](int i) { return pretransformed(line(unlimited, i)); }));
-    EXPECT_EQ(granted_some, std::min(wanted, 1)) << some;
+    const int wanted = int(std::count_if(convs.begin(), convs.end(), [&](int i) { return pretransformed(unlimited.layers.at(i)); }));
+    EXPECT_EQ(granted_some, std::min(wanted, 1));
 }
 
 TEST(Network, FoldBatchNormKeepsTheOutputAndForbidsSaving) {

@@ -170,6 +170,7 @@ private:
         const size_t extra = bytes > plain_bytes ? bytes - plain_bytes : 0;
         if (!ctx.winograd_budget || extra > *ctx.winograd_budget) return false;
         *ctx.winograd_budget -= extra;
+        extra_weight_bytes = extra;
         pd_ = pretransformed;
         char mib[32];
         std::snprintf(mib, sizeof mib, "%.1f", double(extra) / (1 << 20));

@@ -170,17 +170,16 @@ public:
         return out;
     }
 
-    std::string describe() const override {
-        std::ostringstream o;
-        int reorders = 0;
+    ExecutionPlan plan() const override {
+        ExecutionPlan p{.activation_bytes = activation_bytes_, .scratchpad_bytes = scratch_bytes_,
+                        .buffers = int(buffers_.size())};
         for (int i = 0; i < net_.size(); ++i) {
-            o << i << " " << net_.layer(i).type() << ": " << kernels_[i]->impl << " -> "
-              << (kernels_[i]->alias_src0 ? "(alias)" : layout_name(kernels_[i]->dst)) << "\n";
-            reorders += kernels_[i]->reorders;
+            const Kernel& k = *kernels_[i];
+            p.layers.push_back({.layer = i, .type = std::string(net_.layer(i).type()), .kernel = k.impl,
+                                .output_layout = k.alias_src0 ? "(alias)" : layout_name(k.dst), .reorders = k.reorders,
+                                .extra_weight_bytes = k.extra_weight_bytes});
         }
-        o << "layout reorders between layers: " << reorders << "; activation memory: " << activation_bytes_ / (1 << 20)
-          << " MiB in " << buffers_.size() << " buffers; scratchpad: " << scratch_bytes_ / (1 << 20) << " MiB\n";
-        return o.str();
+        return p;
     }
 
 protected:

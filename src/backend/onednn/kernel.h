@@ -53,6 +53,7 @@ public:
     int reorders = 0;         // layout conversions this kernel adds (0 on the fast path)
     bool needs_host_weights = false;  // runs the layer's reference code, which reads them
     std::string impl;         // what runs, for `yolo9k info --backend`
+    size_t extra_weight_bytes = 0;  // weights kept beyond the plain copy (pre-transformed Winograd)
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelContext&)>;

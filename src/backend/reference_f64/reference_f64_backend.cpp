@@ -125,14 +125,14 @@ public:
         const std::vector<double>& v = values_.at(layer);
         return std::vector<float>(v.begin(), v.end());
     }
-    std::string describe() const override {
-        std::string s;
+    ExecutionPlan plan() const override {
+        ExecutionPlan p;
         for (int i = 0; i < net_.size(); ++i) {
-            const std::string_view type = net_.layer(i).type();
-            s += std::to_string(i) + " " + std::string(type) + ": " +
-                 (runs_in_double(type) ? "f64" : "host fallback (f32 reference)") + "\n";
+            const std::string type(net_.layer(i).type());
+            p.layers.push_back({.layer = i, .type = type,
+                                .kernel = runs_in_double(type) ? "f64" : "host fallback (f32 reference)"});
         }
-        return s;
+        return p;
     }
 
 protected:
