@@ -7,6 +7,7 @@
 // Link yolo9k::yolo9k_train.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,17 +19,25 @@ namespace yolo9k {
 // darknet's `detector valid` keeps nearly every box (threshold .005) before scoring; a
 // detector built with a higher thresh reports a lower mAP.
 inline constexpr float kEvaluationThresh = .005f;
+inline constexpr float kEvaluationNms = .45f;  // and NMS at IoU .45
 
 struct EvaluationOptions {
     std::string data;   // a darknet .data file (its valid= list), or any dataset yolo9k reads
     std::string names;  // class names file; fixes the ids (required for a bare list)
     std::string split;  // .data: "valid" (default) or "train"; a VOC folder: its ImageSets split
+    // Also write here: comp4_det_test_<class>.txt (darknet's `detector valid` files),
+    // coco_results.json and precision-recall charts (PNG). Created if missing.
+    std::string out_dir;
+    std::function<void(int done, int total)> on_progress;  // images detected so far
 };
 
 struct ClassAveragePrecision {
     std::string name;
     int truths = 0;  // non-difficult boxes; the APs are NaN when 0
     double ap_voc07 = 0, ap_voc = 0, ap_coco = 0;
+    int difficult = 0;   // boxes marked difficult (ignored, as VOC does)
+    int detections = 0;  // boxes the detector reported for the class
+    double ap50 = 0, ap75 = 0;  // COCO rules at IoU .5 and .75
 };
 
 struct Evaluation {
@@ -36,6 +45,7 @@ struct Evaluation {
     // 11-point, COCO (IoU .5:.95), COCO AP50 and AP75.
     double map_voc = 0, map_voc07 = 0, map_coco = 0, ap50 = 0, ap75 = 0;
     int images = 0;                    // images evaluated
+    int classes_with_truth = 0;        // the classes the means are over
     std::vector<std::string> skipped;  // unreadable images, "path: why" (not counted)
     std::vector<ClassAveragePrecision> per_class;
 };
@@ -44,5 +54,17 @@ struct Evaluation {
 // boxes. Throws yolo9k::Error naming the file on bad data, or when the detector's class
 // count differs from the dataset's.
 Evaluation evaluate(Detector& detector, const EvaluationOptions& options);
+// Scores detections made elsewhere, without a network: a folder or file of darknet comp4
+// lines (comp4_det_test_<class>.txt) or a COCO results .json, against options.data.
+Evaluation evaluate_detections(const std::string& detections, const EvaluationOptions& options);
+
+// The per-class table (class, truths, AP VOC07, AP all-point, AP COCO, AP50, AP75) and the
+// means, in percent, as `yolo9k eval` prints it.
+std::string to_table(const Evaluation& evaluation);
+// {map50_voc07, map50, map_coco, ap50, ap75, images, classes_with_truth, skipped_images,
+// per_class: [...]}, `yolo9k eval --json`'s schema (NaN as null).
+std::string to_json_text(const Evaluation& evaluation, int indent = 2);
+// "N unreadable image(s) skipped: FIRST (and K more)"; empty when none was.
+std::string describe_skipped(const Evaluation& evaluation);
 
 }  // namespace yolo9k

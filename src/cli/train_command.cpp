@@ -16,12 +16,7 @@ Action add_train_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("train", "Train a YOLOv2 detector (darknet's `detector train`)");
     CLI::Option* data = sub->add_option("--data", o->data, "darknet .data file (train, valid, names, backup)")
                             ->check(CLI::ExistingFile)
-                            ->check(CLI::Validator(
-                                [](std::string& s) -> std::string {
-                                    if (s.size() > 5 && s.compare(s.size() - 5, 5, ".data") == 0) return {};
-                                    return "expected a darknet .data file (NAME.data); other datasets go to --dataset";
-                                },
-                                "FILE.data"));
+                            ->check(darknet_data_file());
     sub->add_option("--dataset", o->data, "or: any dataset yolo9k reads (VOC folder, COCO JSON, list file)")
         ->excludes(data);
     sub->add_option("--split", o->split, "VOC split for --dataset (ImageSets/Main/<split>.txt)");

@@ -66,6 +66,16 @@ inline CLI::Validator input_side() {
         "SIDE");
 }
 
+// A darknet .data file: the library tells it from other dataset paths by the extension.
+inline CLI::Validator darknet_data_file() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            if (s.size() > 5 && s.compare(s.size() - 5, 5, ".data") == 0) return {};
+            return "expected a darknet .data file (NAME.data), got '" + s + "'; other datasets go to --dataset";
+        },
+        "FILE.data");
+}
+
 // A backend users can choose (`training`: one that can train), from the registry.
 inline CLI::Validator backend_name(bool training = false) {
     std::vector<std::string> names;

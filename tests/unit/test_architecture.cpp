@@ -126,8 +126,7 @@ TEST(Architecture, TheCommandLineReachesNoNewInternalHeader) {
         {"cli/dataset_command.cpp", {"data/box_crops.h", "data/dataset.h", "data/image_check.h", "data/loader.h",
                                      "data/synthetic_dataset.h", "perf/stats.h"}},
         {"cli/detect_command.cpp", {"core/atomic_file.h", "io/inputs.h"}},
-        {"cli/eval_command.cpp", {"core/atomic_file.h", "core/json_read.h", "data/dataset.h", "eval/evaluate.h",
-                                  "eval/pr_plot.h", "eval/results_io.h"}},
+        {"cli/eval_command.cpp", {"core/atomic_file.h"}},
     };
     std::map<std::string, std::set<std::string>> seen;
     std::vector<std::string> new_ones;

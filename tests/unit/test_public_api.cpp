@@ -225,6 +225,38 @@ TEST(PublicApiModel, DecodesAnUploadAndAnswersInTheJsonSchema) {
     }
 }
 
+// evaluate() writes darknet's comp4 files with out_dir; scoring those files again without
+// the network gives the same figures, and the table and JSON carry them.
+TEST(PublicApiData, ScoringTheWrittenDetectionsAgainGivesTheSameEvaluation) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 4);
+    Model model(dir.file("tiny.cfg"));
+    model.initialize_weights(9);
+    Detector detector(model, {.names = dir.file("shapes.names"), .thresh = kEvaluationThresh, .nms = kEvaluationNms,
+                              .threads = 1});
+    int progress_calls = 0;
+    const EvaluationOptions options{.data = dir.file("shapes.data"), .split = "train", .out_dir = dir.file("out"),
+                                    .on_progress = [&](int done, int total) {
+                                        ++progress_calls;
+                                        EXPECT_LE(done, total);
+                                    }};
+    const Evaluation run = evaluate(detector, options);
+    EXPECT_GT(progress_calls, 0);
+    ASSERT_TRUE(fs::exists(dir.file("out/coco_results.json")));
+    EvaluationOptions offline = options;
+    offline.out_dir.clear();
+    const Evaluation again = evaluate_detections(dir.file("out"), offline);
+    EXPECT_EQ(again.per_class.size(), run.per_class.size());
+    EXPECT_NEAR(again.map_voc, run.map_voc, 1e-4);
+    EXPECT_NEAR(again.map_coco, run.map_coco, 1e-4);
+    for (size_t c = 0; c < run.per_class.size(); ++c)
+        EXPECT_EQ(again.per_class[c].detections, run.per_class[c].detections) << run.per_class[c].name;
+    EXPECT_NE(to_table(run).find(run.per_class.front().name), std::string::npos);
+    EXPECT_NE(to_json_text(run).find("\"per_class\""), std::string::npos);
+    EXPECT_TRUE(describe_skipped(run).empty());
+    EXPECT_THROW(evaluate_detections(dir.file("nothing.json"), offline), Error);
+}
+
 TEST(PublicApiData, AClassifierGivesOneProbabilityPerClassForAnyImage) {
     test::TempDir dir;
     test::write_file(dir.file("c.cfg"),

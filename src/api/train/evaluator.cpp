@@ -1,16 +1,24 @@
-// The public evaluate() over src/eval.
+// The public evaluate() and evaluate_detections() over src/eval.
 #include "yolo9k/evaluator.h"
 
+#include <filesystem>
+
 #include "api/train/data_path.h"
+#include "core/json_read.h"
 #include "eval/evaluate.h"
+#include "eval/pr_plot.h"
+#include "eval/results_io.h"
 
 namespace yolo9k {
+namespace {
 
-Evaluation evaluate(Detector& detector, const EvaluationOptions& options) {
+Dataset load(const EvaluationOptions& options) {
     const bool data_file = is_darknet_data_file(options.data);
-    const Dataset data = eval::load_eval_dataset(data_file ? options.data : "", data_file ? "" : options.data,
-                                                 options.split, options.names);
-    const eval::EvalResult r = eval::evaluate(detector, data);
+    return eval::load_eval_dataset(data_file ? options.data : "", data_file ? "" : options.data, options.split,
+                                   options.names);
+}
+
+Evaluation to_public(const eval::EvalResult& r) {
     Evaluation e;
     e.map_voc = r.map_voc;
     e.map_voc07 = r.map_voc07;
@@ -18,10 +26,77 @@ Evaluation evaluate(Detector& detector, const EvaluationOptions& options) {
     e.ap50 = r.ap50;
     e.ap75 = r.ap75;
     e.images = r.images;
+    e.classes_with_truth = r.classes_with_truth;
     e.skipped = r.skipped;
     for (const eval::ClassMetrics& c : r.per_class)
-        e.per_class.push_back({c.name, c.truth, c.ap_voc07, c.ap_voc, c.ap_coco});
+        e.per_class.push_back({.name = c.name, .truths = c.truth, .ap_voc07 = c.ap_voc07, .ap_voc = c.ap_voc,
+                               .ap_coco = c.ap_coco, .difficult = c.difficult, .detections = c.detections,
+                               .ap50 = c.ap50, .ap75 = c.ap75});
     return e;
 }
+
+// The scores without the precision-recall curves, which only the charts need.
+eval::EvalResult from_public(const Evaluation& e) {
+    eval::EvalResult r;
+    r.map_voc = e.map_voc;
+    r.map_voc07 = e.map_voc07;
+    r.map_coco = e.map_coco;
+    r.ap50 = e.ap50;
+    r.ap75 = e.ap75;
+    r.images = e.images;
+    r.classes_with_truth = e.classes_with_truth;
+    r.skipped = e.skipped;
+    for (const ClassAveragePrecision& c : e.per_class) {
+        eval::ClassMetrics m;
+        m.name = c.name;
+        m.truth = c.truths;
+        m.difficult = c.difficult;
+        m.detections = c.detections;
+        m.ap_voc07 = c.ap_voc07;
+        m.ap_voc = c.ap_voc;
+        m.ap_coco = c.ap_coco;
+        m.ap50 = c.ap50;
+        m.ap75 = c.ap75;
+        r.per_class.push_back(std::move(m));
+    }
+    return r;
+}
+
+Evaluation score(const eval::Truth& truth, const std::vector<eval::ScoredBox>& detections,
+                 const std::vector<eval::SkippedImage>& skipped, const EvaluationOptions& options) {
+    eval::EvalResult r = eval::evaluate(truth, detections);
+    eval::record_skipped(r, skipped);
+    if (!options.out_dir.empty()) {
+        std::filesystem::create_directories(options.out_dir);
+        eval::write_comp4(options.out_dir, truth, detections);
+        eval::write_coco_results((std::filesystem::path(options.out_dir) / "coco_results.json").string(), truth,
+                                 detections);
+        eval::write_pr_charts(options.out_dir, r);
+    }
+    return to_public(r);
+}
+
+}  // namespace
+
+Evaluation evaluate(Detector& detector, const EvaluationOptions& options) {
+    const Dataset data = load(options);
+    std::vector<cv::Size> sizes;
+    std::vector<eval::SkippedImage> skipped;
+    const std::vector<eval::ScoredBox> detections =
+        eval::detect_dataset(detector, data, sizes, {.progress = options.on_progress}, &skipped);
+    return score(eval::truth_from_dataset(data, &sizes, &skipped), detections, skipped, options);
+}
+
+Evaluation evaluate_detections(const std::string& detections, const EvaluationOptions& options) {
+    const Dataset data = load(options);
+    const eval::Truth truth = eval::truth_from_dataset(data);
+    return score(truth, eval::read_detections(detections, truth), {}, options);
+}
+
+std::string to_table(const Evaluation& evaluation) { return eval::format_table(from_public(evaluation)); }
+std::string to_json_text(const Evaluation& evaluation, int indent) {
+    return dump_json(eval::to_json(from_public(evaluation)), indent);
+}
+std::string describe_skipped(const Evaluation& evaluation) { return eval::describe_skipped(evaluation.skipped); }
 
 }  // namespace yolo9k
