@@ -65,18 +65,8 @@ fi
 
 # --- toolchain: clang-14 + libFuzzer runtime + libomp (OpenMP for clang), as setup.sh does --
 if [ "$BUILD" = 1 ]; then
-  PACKAGES=(clang-14 libclang-rt-14-dev libomp-14-dev cmake ninja-build)
-  missing=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "fuzz.sh: installing ${missing[*]}"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  source "$ROOT/scripts/lib/packages.sh"
+  ensure_packages fuzz.sh clang-14 libclang-rt-14-dev libomp-14-dev cmake ninja-build
   LAUNCHER=()
   if command -v ccache >/dev/null; then
     export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache} CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}

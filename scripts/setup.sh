@@ -10,18 +10,8 @@ PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           libgtest-dev libgmock-dev libbenchmark-dev darknet
           libpugixml-dev libcurl4-openssl-dev libcpp-httplib-dev
           ocl-icd-opencl-dev)  # libdnnl-dev's CMake config requires OpenCL (only a Recommends)
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+source scripts/lib/packages.sh
+ensure_packages setup "${PACKAGES[@]}"
 
 # ccache keeps rebuilds (and CI on the same machine) fast.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
