@@ -47,4 +47,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The indices of the k largest of n scores, best first (ties: the lower index first).
+std::vector<int> top_classes(const float* scores, int n, int k);
+inline std::vector<int> top_classes(const std::vector<float>& scores, int k) {
+    return top_classes(scores.data(), int(scores.size()), k);
+}
+
 }  // namespace yolo9k

@@ -1,4 +1,5 @@
-// Measuring a detector's mAP on a labelled dataset: what `yolo9k eval` runs.
+// Measuring a detector's mAP on a labelled dataset (what `yolo9k eval` runs), and a
+// classifier's top-1 / top-k accuracy (`yolo9k classifier valid`).
 //
 //   yolo9k::Detector det({.cfg = "yolov2-voc.cfg", .weights = "yolov2-voc.weights",
 //                         .thresh = yolo9k::kEvaluationThresh});
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "yolo9k/classifier.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
 
@@ -66,5 +68,42 @@ std::string to_table(const Evaluation& evaluation);
 std::string to_json_text(const Evaluation& evaluation, int indent = 2);
 // "N unreadable image(s) skipped: FIRST (and K more)"; empty when none was.
 std::string describe_skipped(const Evaluation& evaluation);
+
+// ---- Classifiers (darknet's `classifier valid`) ----
+
+struct ClassifierEvaluationOptions {
+    // A classification .data, a folder of <class>/ folders (or train/ and valid/), or a
+    // list of image paths whose folders name the classes (with `labels`).
+    std::string data;
+    // train or valid; a folder of class folders without train/ and valid/ is used whole
+    // as "train" (and "valid" is an error there, never the training images again).
+    std::string split = "valid";
+    std::string labels;           // class names, one a line (overrides the .data's labels=)
+    int top = 0;                  // k of top-k; 0: the .data's top=, else 5 (at most the classes)
+};
+
+struct ClassAccuracyRow {
+    std::string name;
+    int images = 0;
+    double top1 = 0, topk = 0;  // fractions in [0, 1]
+};
+
+struct ClassifierEvaluation {
+    int images = 0, k = 0;
+    double top1 = 0, topk = 0;
+    std::vector<ClassAccuracyRow> per_class;
+    std::vector<std::string> unreadable;  // images skipped, "path: why"
+};
+
+// Every image's central square resized to the network size (darknet's
+// validate_classifier_single), top-1 and top-k; unreadable images are named and skipped.
+ClassifierEvaluation evaluate_classifier(Classifier& classifier, const ClassifierEvaluationOptions& options);
+
+// What a classification .data says (for labels and top): throws naming the file and line.
+struct ClassificationDataInfo {
+    std::string labels;  // the labels= file, resolved beside the .data
+    int top = 1;
+};
+ClassificationDataInfo read_classification_data(const std::string& path);
 
 }  // namespace yolo9k

@@ -1,6 +1,8 @@
 #include "yolo9k/classifier.h"
 
+#include <algorithm>
 #include <mutex>
+#include <numeric>
 
 #include "api/model_access.h"
 #include "backend/backend.h"
@@ -68,6 +70,17 @@ std::vector<float> Classifier::predict(const cv::Mat& bgr) {
 std::vector<float> Classifier::predict_input(const float* input) {
     std::lock_guard lock(impl_->mutex);
     return impl_->run(input);
+}
+
+std::vector<int> top_classes(const float* scores, int n, int k) {
+    k = std::clamp(k, 0, n);
+    std::vector<int> idx(size_t(std::max(n, 0)));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
+        return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+    });
+    idx.resize(size_t(k));
+    return idx;
 }
 
 }  // namespace yolo9k

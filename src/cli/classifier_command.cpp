@@ -2,28 +2,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
-#include "classify/classifier.h"
 #include "cli/commands.h"
 #include "cli/training_options.h"
 #include "cli/validators.h"
 #include "core/atomic_file.h"
 #include "core/json_read.h"
-#include "data/classification_dataset.h"
 #include "io/inputs.h"
 #include "yolo9k/detector.h"  // read_names_file
-#include "yolo9k/image.h"
 #include "yolo9k/error.h"
+#include "yolo9k/evaluator.h"
+#include "yolo9k/image.h"
 
 namespace yolo9k::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 const char* kDataHelp =
     "training data: a classification .data (train, valid, labels, classes, top, backup; an image's label is the "
@@ -61,7 +57,7 @@ struct PredictOptions {
 std::vector<std::string> names_for(const std::string& names, const std::string& data, int classes) {
     std::vector<std::string> out;
     if (!names.empty()) out = read_names_file(names);
-    else if (!data.empty()) out = read_names_file(read_classification_data_file(data).labels);
+    else if (!data.empty()) out = read_names_file(read_classification_data(data).labels);
     if (out.empty()) {
         for (int i = 0; i < classes; ++i) out.push_back(std::to_string(i));
         return out;
@@ -76,7 +72,7 @@ int run_predict(const PredictOptions& o) {
     Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
     const std::vector<std::string> names = names_for(o.names, o.data, c.classes());
     int top = o.top;
-    if (top <= 0) top = o.data.empty() ? 5 : read_classification_data_file(o.data).top;
+    if (top <= 0) top = o.data.empty() ? 5 : read_classification_data(o.data).top;
     nlohmann::json results = nlohmann::json::array();
     bool failed = false;
     for (const InputSource& src : expand_inputs(o.inputs)) {
@@ -95,7 +91,7 @@ int run_predict(const PredictOptions& o) {
         std::printf("%s: Predicted in %f seconds.\n", src.path.c_str(), s);
         nlohmann::json item = {{"file", src.path}, {"width", image.cols}, {"height", image.rows}};
         nlohmann::json preds = nlohmann::json::array();
-        for (int i : top_k(p.data(), int(p.size()), top)) {
+        for (int i : top_classes(p, top)) {
             std::printf("%5.2f%%: %s\n", p[i] * 100, names[i].c_str());  // darknet's line
             preds.push_back({{"class_id", i}, {"name", names[i]}, {"score", p[i]}});
         }
@@ -114,24 +110,20 @@ struct ValidOptions {
 
 int run_valid(const ValidOptions& o) {
     Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
-    const ClassificationDataset ds = load_classification_dataset(o.data, o.split, o.labels);
-    int top = o.top;
-    if (top <= 0) top = fs::path(o.data).extension() == ".data" ? read_classification_data_file(o.data).top : 5;
-    top = std::min(top, c.classes());
-    const ClassifierValidation v = validate_classifier(c, ds, top);
+    const ClassifierEvaluation v =
+        evaluate_classifier(c, {.data = o.data, .split = o.split, .labels = o.labels, .top = o.top});
     for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
-    std::printf("%-24s %7s %7s %7s\n", "class", "images", "top-1", ("top-" + std::to_string(top)).c_str());
+    std::printf("%-24s %7s %7s %7s\n", "class", "images", "top-1", ("top-" + std::to_string(v.k)).c_str());
     nlohmann::json per_class = nlohmann::json::array();
-    for (size_t i = 0; i < ds.class_names.size(); ++i) {
-        const ClassAccuracy& a = v.metrics.per_class()[i];
-        const double t1 = a.images ? double(a.top1) / a.images : 0, tk = a.images ? double(a.topk) / a.images : 0;
-        std::printf("%-24s %7d %7.4f %7.4f\n", ds.class_names[i].c_str(), a.images, t1, tk);
-        per_class.push_back({{"class_id", i}, {"name", ds.class_names[i]}, {"images", a.images}, {"top1", t1}, {"topk", tk}});
+    for (size_t i = 0; i < v.per_class.size(); ++i) {
+        const ClassAccuracyRow& a = v.per_class[i];
+        std::printf("%-24s %7d %7.4f %7.4f\n", a.name.c_str(), a.images, a.top1, a.topk);
+        per_class.push_back({{"class_id", i}, {"name", a.name}, {"images", a.images}, {"top1", a.top1}, {"topk", a.topk}});
     }
-    std::printf("top-1 %.4f, top-%d %.4f over %d images\n", v.metrics.top1(), top, v.metrics.topk(), v.metrics.images());
+    std::printf("top-1 %.4f, top-%d %.4f over %d images\n", v.top1, v.k, v.topk, v.images);
     if (!o.json.empty()) {
-        nlohmann::json j = {{"images", v.metrics.images()}, {"top1", v.metrics.top1()}, {"k", top},
-                            {"topk", v.metrics.topk()},     {"per_class", per_class}, {"unreadable", v.unreadable}};
+        nlohmann::json j = {{"images", v.images}, {"top1", v.top1}, {"k", v.k},
+                            {"topk", v.topk},     {"per_class", per_class}, {"unreadable", v.unreadable}};
         write_file_atomically(o.json, dump_json(j, 2) + "\n");
     }
     return v.unreadable.empty() ? kExitOk : kExitFailure;
@@ -166,7 +158,7 @@ Action add_classifier_command(CLI::App& app) {
               "validate_classifier_single (center_crop_image) does. Prints per-class and overall accuracy; unreadable images are named "
               "and skipped (exit 1).");
     v->add_option("--data", val->data, kDataHelp)->required();
-    v->add_option("--split", val->split, "train or valid (default valid; a folder without DIR/valid is used whole)");
+    v->add_option("--split", val->split, "train or valid (default valid); a folder of class folders without train/ and valid/ is used whole with --split train");
     v->add_option("--labels", val->labels, "class names (overrides the .data's labels)")->check(CLI::ExistingFile);
     v->add_option("--cfg", val->cfg, "network .cfg")->required()->check(CLI::ExistingFile);
     v->add_option("--weights", val->weights, "trained .weights")->required()->check(CLI::ExistingFile);

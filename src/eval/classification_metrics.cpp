@@ -7,24 +7,13 @@
 
 namespace yolo9k {
 
-std::vector<int> top_k(const float* scores, int n, int k) {
-    k = std::clamp(k, 0, n);
-    std::vector<int> idx(n);
-    std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
-        return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-    });
-    idx.resize(k);
-    return idx;
-}
-
 ClassificationMetrics::ClassificationMetrics(int classes, int k) : classes_(classes), k_(k), per_class_(classes) {
     if (classes <= 0 || k <= 0) throw Error("classification metrics: classes and k must be positive");
 }
 
 void ClassificationMetrics::add(const float* scores, int label) {
     if (label < 0 || label >= classes_) throw Error("classification metrics: label out of range");
-    const std::vector<int> best = top_k(scores, classes_, k_);
+    const std::vector<int> best = top_classes(scores, classes_, k_);
     const bool hit1 = !best.empty() && best[0] == label;
     const bool hitk = std::find(best.begin(), best.end(), label) != best.end();
     ++images_;

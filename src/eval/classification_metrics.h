@@ -5,10 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace yolo9k {
+#include "yolo9k/classifier.h"  // top_classes
 
-// Indices of the k largest scores, best first (ties: lower index first).
-std::vector<int> top_k(const float* scores, int n, int k);
+namespace yolo9k {
 
 struct ClassAccuracy {
     int images = 0, top1 = 0, topk = 0;

@@ -209,7 +209,7 @@ TEST(ClassifierDarknetBinary, PredictAndValidMatchDarknet) {
         const std::string theirs = run_command("darknet classifier predict " + tmp.file("v.data") + " " + cfg + " " +
                                                weights + " " + image);
         const std::vector<float> p = ours.predict(load_image(image));
-        for (int i : top_k(p.data(), 5, 2)) {
+        for (int i : top_classes(p.data(), 5, 2)) {
             char line[128];
             std::snprintf(line, sizeof line, "%5.2f%%: %s\n", p[i] * 100, names[i].c_str());
             EXPECT_NE(theirs.find(line), std::string::npos) << n << ": expected '" << line << "' in\n" << theirs;

@@ -331,8 +331,8 @@ TEST(ClassifierLoss, DarknetsClassifierCfgsEndInSoftmax) {
 
 TEST(ClassificationMetrics, TopKAsDarknetsValid) {
     const float s[] = {.1f, .4f, .2f, .4f, .05f};
-    EXPECT_EQ(top_k(s, 5, 3), (std::vector<int>{1, 3, 2}));  // ties: lower index first
-    EXPECT_EQ(top_k(s, 5, 9).size(), 5u);
+    EXPECT_EQ(top_classes(s, 5, 3), (std::vector<int>{1, 3, 2}));  // ties: lower index first
+    EXPECT_EQ(top_classes(s, 5, 9).size(), 5u);
     ClassificationMetrics m(5, 2);
     m.add(s, 1);  // top-1 hit
     m.add(s, 3);  // top-2 hit only

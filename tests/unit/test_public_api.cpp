@@ -194,6 +194,17 @@ TEST(PublicApiData, AClassifierTrainerCancelsResumesAndFinishes) {
     EXPECT_EQ(s.iterations_this_run, 4);
     Classifier c({.cfg = o.cfg, .weights = s.final_weights, .threads = 1});
     EXPECT_EQ(c.classes(), 2);
+    // The folder has no train/ or valid/: "train" is the whole folder, "valid" is refused;
+    // k is capped at the class count.
+    EXPECT_THROW(evaluate_classifier(c, {.data = o.data}), Error);
+    const ClassifierEvaluation v = evaluate_classifier(c, {.data = o.data, .split = "train"});
+    EXPECT_EQ(v.images, 8);
+    EXPECT_EQ(v.k, 2);
+    ASSERT_EQ(v.per_class.size(), 2u);
+    EXPECT_EQ(v.per_class[0].images + v.per_class[1].images, 8);
+    EXPECT_DOUBLE_EQ(v.topk, 1.0);  // top-2 of 2 classes
+    EXPECT_TRUE(v.unreadable.empty());
+    EXPECT_EQ(top_classes({.1f, .7f, .2f}, 2), (std::vector<int>{1, 2}));
 }
 
 // What a server does with an upload: decode the bytes (a bad body is a yolo9k::Error that

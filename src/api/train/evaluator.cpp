@@ -1,10 +1,14 @@
-// The public evaluate() and evaluate_detections() over src/eval.
+// The public evaluate(), evaluate_detections() and evaluate_classifier() over src/eval and
+// src/classify.
 #include "yolo9k/evaluator.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "api/train/data_path.h"
+#include "classify/classifier.h"
 #include "core/json_read.h"
+#include "data/classification_dataset.h"
 #include "eval/evaluate.h"
 #include "eval/pr_plot.h"
 #include "eval/results_io.h"
@@ -98,5 +102,27 @@ std::string to_json_text(const Evaluation& evaluation, int indent) {
     return dump_json(eval::to_json(from_public(evaluation)), indent);
 }
 std::string describe_skipped(const Evaluation& evaluation) { return eval::describe_skipped(evaluation.skipped); }
+
+ClassificationDataInfo read_classification_data(const std::string& path) {
+    const ClassificationDataFile f = read_classification_data_file(path);
+    return {f.labels, f.top};
+}
+
+ClassifierEvaluation evaluate_classifier(Classifier& classifier, const ClassifierEvaluationOptions& options) {
+    const ClassificationDataset data = load_classification_dataset(options.data, options.split, options.labels);
+    int top = options.top;
+    if (top <= 0) top = is_darknet_data_file(options.data) ? read_classification_data_file(options.data).top : 5;
+    top = std::min(top, classifier.classes());
+    const ClassifierValidation v = validate_classifier(classifier, data, top);
+    ClassifierEvaluation e{.images = v.metrics.images(), .k = top, .top1 = v.metrics.top1(), .topk = v.metrics.topk(),
+                           .unreadable = v.unreadable};
+    for (size_t i = 0; i < data.class_names.size(); ++i) {
+        const ClassAccuracy& a = v.metrics.per_class()[i];
+        e.per_class.push_back({.name = data.class_names[i], .images = a.images,
+                               .top1 = a.images ? double(a.top1) / a.images : 0,
+                               .topk = a.images ? double(a.topk) / a.images : 0});
+    }
+    return e;
+}
 
 }  // namespace yolo9k
