@@ -143,6 +143,26 @@ TEST(Architecture, TheCommandLineReachesNoNewInternalHeader) {
     EXPECT_TRUE(stale.empty()) << "no longer included: shrink the list" << join(stale);
 }
 
+// The installed headers are all a program gets: they may include each other and system or
+// OpenCV headers, never a header from src/.
+TEST(Architecture, PublicHeadersIncludeOnlyPublicHeaders) {
+    static const std::regex include(R"(^\s*#\s*include\s+"([^"]+)\")");
+    std::vector<std::string> found;
+    size_t headers = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(YOLO9K_SOURCE_DIR) / "include" / "yolo9k")) {
+        ++headers;
+        std::ifstream in(e.path());
+        std::string text;
+        for (int n = 1; std::getline(in, text); ++n) {
+            std::smatch m;
+            if (std::regex_search(text, m, include) && m[1].str().rfind("yolo9k/", 0) != 0)
+                found.push_back(e.path().filename().string() + ":" + std::to_string(n) + ": " + m[1].str());
+        }
+    }
+    EXPECT_GE(headers, 10u);
+    EXPECT_TRUE(found.empty()) << "an installed header needs an internal one:" << join(found);
+}
+
 TEST(Architecture, TheChecksSeeTheSources) {
     // The scans above pass vacuously if they read nothing.
     EXPECT_GT(lines_under("layer").size(), 500u);
