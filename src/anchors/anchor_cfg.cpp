@@ -42,7 +42,7 @@ int region_int(const CfgFile& cfg, const CfgSection& s, const char* key, int fal
 
 }  // namespace
 
-std::string format_anchors(const std::vector<BoxSize>& anchors) {
+std::string format_box_sizes(const std::vector<BoxSize>& anchors) {
     std::string out;
     char buf[64];
     // Two decimals as darknet's cfgs write them, with more digits for sizes under 0.01 cells so
@@ -59,7 +59,7 @@ std::string format_anchors(const std::vector<BoxSize>& anchors) {
     return out;
 }
 
-std::vector<BoxSize> parse_anchors(const std::string& text, const std::string& what) {
+std::vector<BoxSize> parse_box_sizes(const std::string& text, const std::string& what) {
     std::vector<double> numbers;
     std::string cleaned;
     for (char c : text)
@@ -83,13 +83,13 @@ std::vector<BoxSize> parse_anchors(const std::string& text, const std::string& w
     return anchors;
 }
 
-std::vector<BoxSize> read_region_anchors(const std::string& cfg_path) {
+std::vector<BoxSize> read_region_box_sizes(const std::string& cfg_path) {
     const CfgFile cfg = read_cfg_file(cfg_path);
     size_t index = 0;
     const CfgSection& region = only_region(cfg, &index);
     const CfgOption* a = region.find("anchors");
     if (!a) throw error_at(cfg.path, region.line, "[region] has no anchors=");
-    std::vector<BoxSize> anchors = parse_anchors(a->value, cfg.path + ":" + std::to_string(a->line));
+    std::vector<BoxSize> anchors = parse_box_sizes(a->value, cfg.path + ":" + std::to_string(a->line));
     const int num = region_int(cfg, region, "num", 1);
     if (int(anchors.size()) != num)
         throw error_at(cfg.path, a->line, "[region] has num=" + std::to_string(num) + " but " +
@@ -118,7 +118,7 @@ std::string replace_region_anchors(const std::string& cfg_text, const std::strin
             if (o.key == key) replace[o.line] = line, present = true;
         if (!present) insert_after[s.line].push_back(line);
     };
-    set(region, "anchors", "anchors = " + format_anchors(anchors));
+    set(region, "anchors", "anchors = " + format_box_sizes(anchors));
     set(region, "num", "num=" + std::to_string(num));
     set(conv, "filters", "filters=" + std::to_string(filters));
 
@@ -142,8 +142,8 @@ std::string replace_region_anchors(const std::string& cfg_text, const std::strin
     return out;
 }
 
-void write_cfg_with_anchors(const std::string& in_path, const std::string& out_path,
-                            const std::vector<BoxSize>& anchors) {
+void write_cfg_with_box_sizes(const std::string& in_path, const std::string& out_path,
+                              const std::vector<BoxSize>& anchors) {
     const std::string text = replace_region_anchors(read_text_file_bounded(in_path, "cfg file"), in_path, anchors);
     std::ofstream f(out_path, std::ios::binary);
     if (!f) throw Error(out_path + ": cannot open for writing");

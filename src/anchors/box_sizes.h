@@ -7,6 +7,7 @@
 
 #include "anchors/dimension_clusters.h"
 #include "data/dataset.h"
+#include "yolo9k/anchors.h"
 
 namespace yolo9k {
 
@@ -31,8 +32,7 @@ BoxSizes pixel_box_sizes(const Dataset& data, double shorter_side = 0, double ma
 // Faster R-CNN's rounding to whole pixels).
 std::vector<BoxSize> faster_rcnn_anchors();
 
-// YOLO's [region] anchors are in grid cells: relative size × (network size / stride).
-double grid_cells(int network_size, int stride);  // e.g. 416 / 32 = 13
+// grid_cells(network_size, stride) is public: include/yolo9k/anchors.h.
 std::vector<BoxSize> relative_to_grid(const std::vector<BoxSize>& relative, double cells);
 std::vector<BoxSize> grid_to_relative(const std::vector<BoxSize>& grid, double cells);
 

@@ -10,27 +10,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "anchors/anchor_cfg.h"
-#include "anchors/box_sizes.h"
-#include "anchors/dimension_clusters.h"
-#include "anchors/iou_plot.h"
 #include "cli/commands.h"
 #include "core/json_read.h"
-#include "data/dataset.h"
+#include "yolo9k/anchors.h"
 #include "yolo9k/error.h"
 
 namespace yolo9k::cli {
 namespace {
 
 struct AnchorsOptions {
-    std::vector<std::string> datasets;
-    std::string split;
-    int k = 5;
+    AnchorOptions fit;  // datasets, split, k, network size, stride, seed, restarts, update
     std::string k_range;
-    int size = 416, stride = 32;
-    uint64_t seed = 1;
-    int restarts = 10;
-    CentroidUpdate update = CentroidUpdate::kMedian;
     std::string json, plot, csv, cfg_in, cfg_out, eval_anchors, eval_cfg;
 };
 
@@ -51,28 +41,33 @@ std::string percent(double iou) {
     return buf;
 }
 
-nlohmann::json pairs(const std::vector<BoxSize>& anchors) {
+nlohmann::json pairs(const std::vector<Anchor>& anchors) {
     nlohmann::json out = nlohmann::json::array();
-    for (BoxSize a : anchors) out.push_back({a.w, a.h});
+    for (Anchor a : anchors) out.push_back({a.w, a.h});
     return out;
 }
 
-nlohmann::json clustering_json(int k, const Clustering& c, double cells) {
+std::vector<Anchor> relative(const std::vector<Anchor>& grid, double cells) {
+    std::vector<Anchor> out;
+    for (Anchor a : grid) out.push_back({a.w / cells, a.h / cells});
+    return out;
+}
+
+nlohmann::json clustering_json(int k, const AnchorClusters& c, double cells) {
     return {{"k", k},
-            {"anchors", pairs(relative_to_grid(c.centroids, cells))},
-            {"anchors_relative", pairs(c.centroids)},
-            {"avg_iou", c.avg_iou},
+            {"anchors", pairs(c.anchors)},
+            {"anchors_relative", pairs(relative(c.anchors, cells))},
+            {"avg_iou", c.average_iou},
             {"counts", c.counts}};
 }
 
-void print_clustering(int k, const Clustering& c, double cells) {
-    const std::vector<BoxSize> grid = relative_to_grid(c.centroids, cells);
-    std::cout << "k = " << k << ": avg IoU " << percent(c.avg_iou) << "\n"
-              << "anchors = " << format_anchors(grid) << "\n";
+void print_clustering(int k, const AnchorClusters& c, double cells) {
+    std::cout << "k = " << k << ": avg IoU " << percent(c.average_iou) << "\n"
+              << "anchors = " << format_anchors(c.anchors) << "\n";
     std::printf("%8s %9s %9s %8s %8s %7s\n", "cluster", "w (cells)", "h (cells)", "w (rel)", "h (rel)", "boxes");
-    for (size_t i = 0; i < grid.size(); ++i)
-        std::printf("%8zu %9.2f %9.2f %8.4f %8.4f %7zu\n", i, grid[i].w, grid[i].h, c.centroids[i].w, c.centroids[i].h,
-                    c.counts[i]);
+    for (size_t i = 0; i < c.anchors.size(); ++i)
+        std::printf("%8zu %9.2f %9.2f %8.4f %8.4f %7zu\n", i, c.anchors[i].w, c.anchors[i].h, c.anchors[i].w / cells,
+                    c.anchors[i].h / cells, c.counts[i]);
     std::fflush(stdout);
 }
 
@@ -83,31 +78,15 @@ void write_text(const std::string& path, const std::string& text) {
     if (!f.flush()) throw Error(path + ": write failed");
 }
 
-// All boxes of all datasets, relative to their images; skipped boxes counted.
-BoxSizes load_boxes(const AnchorsOptions& o) {
-    BoxSizes all;
-    size_t images = 0, skipped_by_reader = 0;
-    DatasetOptions options;
-    options.split = o.split;
-    options.quiet = true;  // images need not exist for anchors; box problems are shown below
-    for (const std::string& path : o.datasets) {
-        const Dataset d = load_dataset(path, options);
-        const BoxSizes b = relative_box_sizes(d);
-        std::cout << path << ": " << d.images.size() << " images, " << b.sizes.size() << " boxes";
-        const size_t skipped = d.report.skipped_boxes + b.skipped;
-        if (skipped) std::cout << " (" << skipped << " skipped: zero-size, outside the image or unknown class)";
+// All boxes of all datasets, each dataset's counts and skipped-box warnings printed.
+LabelledBoxes load_boxes(const AnchorOptions& o) {
+    LabelledBoxes all = read_box_sizes(o.datasets, o.split);
+    for (const DatasetBoxCount& d : all.datasets) {
+        std::cout << d.path << ": " << d.images << " images, " << d.boxes << " boxes";
+        if (d.skipped) std::cout << " (" << d.skipped << " skipped: zero-size, outside the image or unknown class)";
         std::cout << "\n";
-        for (const std::string& w : d.report.warnings)
-            if (w.find("skipped") != std::string::npos) std::cerr << "yolo9k: warning: " << w << "\n";
-        images += d.images.size();
-        skipped_by_reader += d.report.skipped_boxes;
-        all.sizes.insert(all.sizes.end(), b.sizes.begin(), b.sizes.end());
-        all.skipped += b.skipped;
+        for (const std::string& w : d.warnings) std::cerr << "yolo9k: warning: " << w << "\n";
     }
-    if (all.sizes.empty())
-        throw Error("no usable boxes in " + std::string(o.datasets.size() == 1 ? o.datasets[0] : "the datasets") + " (" +
-                    std::to_string(images) + " images, " + std::to_string(all.skipped + skipped_by_reader) +
-                    " boxes skipped); nothing to cluster");
     return all;
 }
 
@@ -116,11 +95,11 @@ BoxSizes load_boxes(const AnchorsOptions& o) {
 Action add_anchors_command(CLI::App& app) {
     auto o = std::make_shared<AnchorsOptions>();
     CLI::App* sub = app.add_subcommand("anchors", "Dimension clusters: k-means (1 - IoU) anchors for a dataset's boxes");
-    sub->add_option("--dataset", o->datasets, "a .data file, VOC folder, folder of VOC XMLs, COCO JSON or list (several allowed)")
+    sub->add_option("--dataset", o->fit.datasets, "a .data file, VOC folder, folder of VOC XMLs, COCO JSON or list (several allowed)")
         ->required()
         ->expected(1, -1);
-    sub->add_option("--split", o->split, "VOC split (ImageSets/Main/<split>.txt); default: every annotation");
-    CLI::Option* k = sub->add_option("--k", o->k, "number of clusters (default 5)")->check(CLI::Range(1, 1000));
+    sub->add_option("--split", o->fit.split, "VOC split (ImageSets/Main/<split>.txt); default: every annotation");
+    CLI::Option* k = sub->add_option("--k", o->fit.k, "number of clusters (default 5)")->check(CLI::Range(1, 1000));
     CLI::Option* range = sub->add_option("--k-range", o->k_range, "sweep k over A..B: table, --plot and --csv")
                              ->excludes(k)
                              ->check(CLI::Validator(
@@ -133,13 +112,13 @@ Action add_anchors_command(CLI::App& app) {
                                      }
                                  },
                                  "A..B"));
-    sub->add_option("--size", o->size, "network input size: anchors are in cells of size/stride")->check(CLI::PositiveNumber);
-    sub->add_option("--stride", o->stride, "network stride (32 for YOLOv2)")->check(CLI::PositiveNumber);
-    sub->add_option("--seed", o->seed, "random seed (same seed, same anchors)");
-    sub->add_option("--restarts", o->restarts, "k-means++ restarts; the best avg IoU wins")->check(CLI::Range(1, 10000));
-    const std::map<std::string, CentroidUpdate> updates = {{"median", CentroidUpdate::kMedian},
-                                                            {"mean", CentroidUpdate::kMean}};
-    sub->add_option("--update", o->update, "centroid update: median (default; matches the paper's Table 1) or mean")
+    sub->add_option("--size", o->fit.network_size, "network input size: anchors are in cells of size/stride")->check(CLI::PositiveNumber);
+    sub->add_option("--stride", o->fit.stride, "network stride (32 for YOLOv2)")->check(CLI::PositiveNumber);
+    sub->add_option("--seed", o->fit.seed, "random seed (same seed, same anchors)");
+    sub->add_option("--restarts", o->fit.restarts, "k-means++ restarts; the best avg IoU wins")->check(CLI::Range(1, 10000));
+    const std::map<std::string, AnchorUpdate> updates = {{"median", AnchorUpdate::median},
+                                                          {"mean", AnchorUpdate::mean}};
+    sub->add_option("--update", o->fit.update, "centroid update: median (default; matches the paper's Table 1) or mean")
         ->transform(CLI::CheckedTransformer(updates));
     sub->add_option("--json", o->json, "write {k, anchors, avg_iou, counts} (a list for --k-range)");
     sub->add_option("--plot", o->plot, "with --k-range: avg IoU vs k as an image (.png)")->needs(range);
@@ -162,58 +141,59 @@ Action add_anchors_command(CLI::App& app) {
         std::optional<KRange> sweep;
         if (range->count()) sweep = parse_k_range(o->k_range);
 
-        const BoxSizes boxes = load_boxes(*o);
-        const double cells = grid_cells(o->size, o->stride);
-        std::cout << "network " << o->size << " / stride " << o->stride << " = " << cells
+        const LabelledBoxes boxes = load_boxes(o->fit);
+        const double cells = grid_cells(o->fit.network_size, o->fit.stride);
+        std::cout << "network " << o->fit.network_size << " / stride " << o->fit.stride << " = " << cells
                   << " cells: anchors below are in grid cells (relative size x " << cells << ")\n";
         nlohmann::json json;
         std::string csv = "k,avg_iou,anchors\n";
 
         if (clustering && sweep) {
-            std::vector<IouPoint> points;
+            std::vector<std::pair<int, double>> points;
             json = nlohmann::json::array();
             std::printf("%4s %9s  %s\n", "k", "avg IoU", "anchors");
             for (int kk = sweep->lo; kk <= sweep->hi; ++kk) {
-                const Clustering c = cluster_box_sizes(boxes.sizes, {kk, o->seed, o->restarts, 1000, o->update});
-                const std::string a = format_anchors(relative_to_grid(c.centroids, cells));
-                std::printf("%4d %9s  %s\n", kk, percent(c.avg_iou).c_str(), a.c_str());
+                AnchorOptions fit = o->fit;
+                fit.k = kk;
+                const AnchorClusters c = cluster_anchors(boxes, fit);
+                const std::string a = format_anchors(c.anchors);
+                std::printf("%4d %9s  %s\n", kk, percent(c.average_iou).c_str(), a.c_str());
                 std::fflush(stdout);
-                points.push_back({kk, c.avg_iou});
+                points.push_back({kk, c.average_iou});
                 json.push_back(clustering_json(kk, c, cells));
-                csv += std::to_string(kk) + "," + std::to_string(c.avg_iou) + ",\"" + a + "\"\n";
+                csv += std::to_string(kk) + "," + std::to_string(c.average_iou) + ",\"" + a + "\"\n";
             }
             if (!o->plot.empty()) {
-                write_iou_plot(o->plot, points, "Dimension clusters: " + std::to_string(boxes.sizes.size()) + " boxes");
+                write_anchor_iou_plot(o->plot, points, "Dimension clusters: " + std::to_string(boxes.sizes.size()) + " boxes");
                 std::cout << "plot: " << o->plot << "\n";
             }
         } else if (clustering) {
-            const Clustering c = cluster_box_sizes(boxes.sizes, {o->k, o->seed, o->restarts, 1000, o->update});
-            print_clustering(o->k, c, cells);
-            json = clustering_json(o->k, c, cells);
-            csv += std::to_string(o->k) + "," + std::to_string(c.avg_iou) + ",\"" +
-                   format_anchors(relative_to_grid(c.centroids, cells)) + "\"\n";
+            const AnchorClusters c = cluster_anchors(boxes, o->fit);
+            print_clustering(o->fit.k, c, cells);
+            json = clustering_json(o->fit.k, c, cells);
+            csv += std::to_string(o->fit.k) + "," + std::to_string(c.average_iou) + ",\"" + format_anchors(c.anchors) + "\"\n";
             if (!o->cfg_out.empty()) {
-                write_cfg_with_anchors(o->cfg_in, o->cfg_out, relative_to_grid(c.centroids, cells));
+                write_cfg_with_anchors(o->cfg_in, o->cfg_out, c.anchors);
                 std::cout << "cfg: " << o->cfg_out << " ([region] anchors, num and the filters before it replaced)\n";
             }
         }
 
         if (evaluating) {
-            const std::vector<BoxSize> given = o->eval_cfg.empty() ? parse_anchors(o->eval_anchors, "--eval-anchors")
-                                                                   : read_region_anchors(o->eval_cfg);
-            const AnchorFit fit = evaluate_anchors(boxes.sizes, grid_to_relative(given, cells));
+            const std::vector<Anchor> given = o->eval_cfg.empty() ? parse_anchors(o->eval_anchors, "--eval-anchors")
+                                                                  : read_region_anchors(o->eval_cfg);
+            const AnchorScore fit = score_anchors(boxes, given, o->fit.network_size, o->fit.stride);
             std::cout << "given anchors (" << (o->eval_cfg.empty() ? "--eval-anchors" : o->eval_cfg)
-                      << "): " << given.size() << " anchors, avg IoU " << percent(fit.avg_iou) << "\n"
+                      << "): " << given.size() << " anchors, avg IoU " << percent(fit.average_iou) << "\n"
                       << "anchors = " << format_anchors(given) << "\nboxes per anchor:";
             for (size_t n : fit.counts) std::cout << " " << n;
             std::cout << "\n";
-            const nlohmann::json e = {{"k", given.size()}, {"anchors", pairs(given)}, {"avg_iou", fit.avg_iou},
+            const nlohmann::json e = {{"k", given.size()}, {"anchors", pairs(given)}, {"avg_iou", fit.average_iou},
                                       {"counts", fit.counts}};
             if (clustering)
                 json = {{"clusters", json}, {"given", e}};
             else
                 json = e;
-            if (!clustering) csv += std::to_string(given.size()) + "," + std::to_string(fit.avg_iou) + ",\"" +
+            if (!clustering) csv += std::to_string(given.size()) + "," + std::to_string(fit.average_iou) + ",\"" +
                                     format_anchors(given) + "\"\n";
         }
 

@@ -201,15 +201,15 @@ TEST(AnchorsBoxes, FasterRcnnAnchorsAndGridUnits) {
 }
 
 TEST(AnchorsCfg, FormatAndParse) {
-    EXPECT_EQ(format_anchors({{1.08, 1.19}, {3.424, 4.415}}), "1.08,1.19,  3.42,4.42");
-    EXPECT_EQ(parse_anchors(" 1.08,1.19,  3.42 , 4.41,", "x"), (std::vector<BoxSize>{{1.08, 1.19}, {3.42, 4.41}}));
+    EXPECT_EQ(format_box_sizes({{1.08, 1.19}, {3.424, 4.415}}), "1.08,1.19,  3.42,4.42");
+    EXPECT_EQ(parse_box_sizes(" 1.08,1.19,  3.42 , 4.41,", "x"), (std::vector<BoxSize>{{1.08, 1.19}, {3.42, 4.41}}));
     struct Bad {
         const char* text;
         const char* message;
     };
     for (const Bad& b : {Bad{"1,2,3", "w,h pairs"}, Bad{"1,x", "expected anchors"}, Bad{"1,-2", "positive"},
                          Bad{"", "no anchors"}, Bad{"1,,2,3", "expected anchors"}})
-        EXPECT_NE(error_of([&] { parse_anchors(b.text, "--eval-anchors"); }).find(b.message), std::string::npos) << b.text;
+        EXPECT_NE(error_of([&] { parse_box_sizes(b.text, "--eval-anchors"); }).find(b.message), std::string::npos) << b.text;
 }
 
 TEST(AnchorsCfg, RewriteKeepsEveryOtherLineVerbatim) {
@@ -228,9 +228,9 @@ TEST(AnchorsCfg, RewriteKeepsEveryOtherLineVerbatim) {
     EXPECT_EQ(changed, (std::vector<std::string>{"filters=75", "anchors = 1.00,2.00,  3.00,4.00,  5.00,6.00", "num=3"}));
     test::TempDir dir;
     test::write_file(dir.file("new.cfg"), out);
-    EXPECT_EQ(read_region_anchors(dir.file("new.cfg")), anchors);
-    EXPECT_EQ(read_region_anchors(path).size(), 5u);
-    EXPECT_NEAR(read_region_anchors(path)[0].w, 1.3221, 1e-6);
+    EXPECT_EQ(read_region_box_sizes(dir.file("new.cfg")), anchors);
+    EXPECT_EQ(read_region_box_sizes(path).size(), 5u);
+    EXPECT_NEAR(read_region_box_sizes(path)[0].w, 1.3221, 1e-6);
 }
 
 TEST(AnchorsCfg, RewriteAddsMissingKeysKeepsCrlfAndRejectsOddCfgs) {
@@ -247,7 +247,7 @@ TEST(AnchorsCfg, RewriteAddsMissingKeysKeepsCrlfAndRejectsOddCfgs) {
               std::string::npos);
     test::TempDir dir;
     test::write_file(dir.file("bad.cfg"), "[net]\n[convolutional]\n[region]\nnum=2\nanchors=1,1\n");
-    EXPECT_NE(error_of([&] { read_region_anchors(dir.file("bad.cfg")); }).find("bad.cfg:5: [region] has num=2 but 1"),
+    EXPECT_NE(error_of([&] { read_region_box_sizes(dir.file("bad.cfg")); }).find("bad.cfg:5: [region] has num=2 but 1"),
               std::string::npos);
 }
 
@@ -290,7 +290,7 @@ TEST(AnchorsTable1, Voc2007TrainValMatchesThePaper) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         EXPECT_NEAR(c.avg_iou * 100, row.paper, 1.5) << "k=" << row.k;
         std::printf("k=%d: avg IoU %.2f (paper %.1f) in %.2f s; anchors (13 cells) %s\n", row.k, c.avg_iou * 100,
-                    row.paper, seconds, format_anchors(relative_to_grid(c.centroids, 13)).c_str());
+                    row.paper, seconds, format_box_sizes(relative_to_grid(c.centroids, 13)).c_str());
     }
     // Faster R-CNN's anchors are pixels: each image rescaled as Faster R-CNN does (shorter
     // side 600, longer at most 1000). The paper's 60.9 is not reproduced: see docs/anchors.md.
@@ -337,7 +337,7 @@ TEST_F(AnchorsCli, RaccoonFiveAnchorsJsonAndCfg) {
     const Clustering c = cluster_box_sizes(boxes.sizes, {.k = 5, .seed = 3});
     EXPECT_DOUBLE_EQ(j["avg_iou"].get<double>(), c.avg_iou);
     // The cfg copy reads back with the anchors to two decimals and a consistent head.
-    const std::vector<BoxSize> written = read_region_anchors(dir.file("r.cfg"));
+    const std::vector<BoxSize> written = read_region_box_sizes(dir.file("r.cfg"));
     ASSERT_EQ(written.size(), 5u);
     for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(written[i].w, anchors[i].w, 0.005);
     EXPECT_NE(test::read_file(dir.file("r.cfg")).find("filters=125"), std::string::npos);

@@ -1,6 +1,9 @@
-// The public read_dataset() and fit_anchors() over src/data and src/anchors.
+// The public read_dataset() and the anchors API over src/data and src/anchors.
+#include "anchors/anchor_cfg.h"
 #include "anchors/box_sizes.h"
 #include "anchors/dimension_clusters.h"
+#include "anchors/iou_plot.h"
+#include "core/error.h"
 #include "data/dataset.h"
 #include "yolo9k/anchors.h"
 #include "yolo9k/dataset.h"
@@ -30,27 +33,85 @@ LabelledImages read_dataset(const DatasetReadOptions& options) {
     return out;
 }
 
-AnchorClusters fit_anchors(const AnchorOptions& options) {
-    BoxSizes all;
+namespace {
+
+std::vector<BoxSize> to_box_sizes(const std::vector<Anchor>& anchors) {
+    std::vector<BoxSize> out;
+    out.reserve(anchors.size());
+    for (const Anchor& a : anchors) out.push_back({a.w, a.h});
+    return out;
+}
+
+std::vector<Anchor> to_anchors(const std::vector<BoxSize>& sizes) {
+    std::vector<Anchor> out;
+    out.reserve(sizes.size());
+    for (const BoxSize& b : sizes) out.push_back({b.w, b.h});
+    return out;
+}
+
+}  // namespace
+
+LabelledBoxes read_box_sizes(const std::vector<std::string>& datasets, const std::string& split) {
+    LabelledBoxes all;
     DatasetOptions o;
-    o.split = options.split;
-    o.quiet = true;
-    size_t skipped = 0;
-    for (const std::string& path : options.datasets) {
+    o.split = split;
+    o.quiet = true;  // images need not exist for anchors; skipped boxes are counted and returned
+    size_t images = 0;
+    for (const std::string& path : datasets) {
         const Dataset d = load_dataset(path, o);
-        BoxSizes b = relative_box_sizes(d);
-        skipped += d.report.skipped_boxes + b.skipped;
-        all.sizes.insert(all.sizes.end(), b.sizes.begin(), b.sizes.end());
+        const BoxSizes b = relative_box_sizes(d);
+        DatasetBoxCount count{path, d.images.size(), b.sizes.size(), d.report.skipped_boxes + b.skipped, {}};
+        for (const std::string& w : d.report.warnings)
+            if (w.find("skipped") != std::string::npos) count.warnings.push_back(w);
+        images += d.images.size();
+        all.skipped += count.skipped;
+        for (const BoxSize& s : b.sizes) all.sizes.push_back({s.w, s.h});
+        all.datasets.push_back(std::move(count));
     }
-    const Clustering c = cluster_box_sizes(all.sizes, {.k = options.k, .seed = options.seed, .restarts = options.restarts});
-    const double cells = grid_cells(options.network_size, options.stride);
+    if (all.sizes.empty())
+        throw Error("no usable boxes in " + std::string(datasets.size() == 1 ? datasets[0] : "the datasets") + " (" +
+                    std::to_string(images) + " images, " + std::to_string(all.skipped) +
+                    " boxes skipped); nothing to cluster");
+    return all;
+}
+
+AnchorClusters cluster_anchors(const LabelledBoxes& boxes, const AnchorOptions& options) {
+    const Clustering c = cluster_box_sizes(
+        to_box_sizes(boxes.sizes),
+        {.k = options.k, .seed = options.seed, .restarts = options.restarts,
+         .update = options.update == AnchorUpdate::mean ? CentroidUpdate::kMean : CentroidUpdate::kMedian});
     AnchorClusters out;
-    for (const BoxSize& a : relative_to_grid(c.centroids, cells)) out.anchors.push_back({a.w, a.h});
+    out.anchors = to_anchors(relative_to_grid(c.centroids, grid_cells(options.network_size, options.stride)));
     out.counts = c.counts;
     out.average_iou = c.avg_iou;
-    out.boxes = all.sizes.size();
-    out.skipped_boxes = skipped;
+    out.boxes = boxes.sizes.size();
+    out.skipped_boxes = boxes.skipped;
     return out;
+}
+
+AnchorClusters fit_anchors(const AnchorOptions& options) {
+    return cluster_anchors(read_box_sizes(options.datasets, options.split), options);
+}
+
+AnchorScore score_anchors(const LabelledBoxes& boxes, const std::vector<Anchor>& anchors, int network_size, int stride) {
+    const AnchorFit fit = evaluate_anchors(to_box_sizes(boxes.sizes),
+                                           grid_to_relative(to_box_sizes(anchors), grid_cells(network_size, stride)));
+    return {fit.avg_iou, fit.counts};
+}
+
+std::string format_anchors(const std::vector<Anchor>& anchors) { return format_box_sizes(to_box_sizes(anchors)); }
+std::vector<Anchor> parse_anchors(const std::string& text, const std::string& what) {
+    return to_anchors(parse_box_sizes(text, what));
+}
+std::vector<Anchor> read_region_anchors(const std::string& cfg) { return to_anchors(read_region_box_sizes(cfg)); }
+void write_cfg_with_anchors(const std::string& cfg_in, const std::string& cfg_out, const std::vector<Anchor>& anchors) {
+    write_cfg_with_box_sizes(cfg_in, cfg_out, to_box_sizes(anchors));
+}
+void write_anchor_iou_plot(const std::string& png, const std::vector<std::pair<int, double>>& k_and_iou,
+                           const std::string& title) {
+    std::vector<IouPoint> points;
+    for (const auto& [k, iou] : k_and_iou) points.push_back({k, iou});
+    write_iou_plot(png, points, title);
 }
 
 }  // namespace yolo9k
