@@ -237,12 +237,16 @@ TEST(Executor, WinogradMemoryBudgetGrantsPreTransformedWeightsInLayerOrder) {
             const LayerExecution& l = p->layers.at(i);
             const bool f43 = l.kernel.find("wino_4x3") != std::string::npos;
             // Per-run transformation (no extra memory) only with F(4,3), and then whatever the budget.
-            if (f43) EXPECT_EQ(l.extra_weight_bytes, 0u) << l.kernel;
+            if (f43) {
+                EXPECT_EQ(l.extra_weight_bytes, 0u) << l.kernel;
+            }
             if (pretransformed(l)) {
                 EXPECT_TRUE(runs_winograd(l)) << l.kernel;
                 EXPECT_NEAR(double(l.extra_weight_bytes), 224 << 10, 16 << 10) << l.kernel;
             }
-            if (unlimited.layers.at(i).kernel.find("wino_4x3") != std::string::npos) EXPECT_TRUE(f43) << l.kernel;
+            if (unlimited.layers.at(i).kernel.find("wino_4x3") != std::string::npos) {
+                EXPECT_TRUE(f43) << l.kernel;
+            }
         }
     int granted_some = 0, first_denied = -1;
     for (int i : convs) {
