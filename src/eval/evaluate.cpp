@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "eval/pr_plot.h"
+#include "eval/results_io.h"
 #include "io/image_reader.h"
 
 namespace yolo9k::eval {
@@ -102,9 +104,19 @@ EvalResult evaluate(Detector& detector, const Dataset& data, const EvaluateOptio
     std::vector<cv::Size> sizes;
     std::vector<SkippedImage> skipped;
     const auto detections = detect_dataset(detector, data, sizes, options, &skipped);
-    EvalResult result = evaluate(truth_from_dataset(data, &sizes, &skipped), detections);
+    const Truth truth = truth_from_dataset(data, &sizes, &skipped);
+    EvalResult result = evaluate(truth, detections);
     record_skipped(result, skipped);
+    if (!options.out_dir.empty()) write_evaluation_files(options.out_dir, truth, detections, result);
     return result;
+}
+
+void write_evaluation_files(const std::string& dir, const Truth& truth, const std::vector<ScoredBox>& detections,
+                            const EvalResult& result) {
+    std::filesystem::create_directories(dir);
+    write_comp4(dir, truth, detections);
+    write_coco_results((std::filesystem::path(dir) / "coco_results.json").string(), truth, detections);
+    write_pr_charts(dir, result);
 }
 
 void record_skipped(EvalResult& result, const std::vector<SkippedImage>& skipped) {

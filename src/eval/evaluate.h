@@ -37,7 +37,12 @@ Truth truth_from_dataset(const Dataset& data, const std::vector<cv::Size>* sizes
 
 struct EvaluateOptions {
     std::function<void(int done, int total)> progress;  // after each batch of images
+    std::string out_dir;  // also write comp4 files, coco_results.json and PR charts here
 };
+
+// Writes `dir`/comp4_det_test_<class>.txt, coco_results.json and the PR charts (creates dir).
+void write_evaluation_files(const std::string& dir, const Truth& truth, const std::vector<ScoredBox>& detections,
+                            const EvalResult& result);
 
 // Runs `detector` over every image of `data` (in batches of its options().batch) and
 // returns the detections with their image indices, and each image's size in `sizes`.

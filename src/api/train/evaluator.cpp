@@ -3,14 +3,12 @@
 #include "yolo9k/evaluator.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "api/train/data_path.h"
 #include "classify/classifier.h"
 #include "core/json_read.h"
 #include "data/classification_dataset.h"
 #include "eval/evaluate.h"
-#include "eval/pr_plot.h"
 #include "eval/results_io.h"
 
 namespace yolo9k {
@@ -66,35 +64,18 @@ eval::EvalResult from_public(const Evaluation& e) {
     return r;
 }
 
-Evaluation score(const eval::Truth& truth, const std::vector<eval::ScoredBox>& detections,
-                 const std::vector<eval::SkippedImage>& skipped, const EvaluationOptions& options) {
-    eval::EvalResult r = eval::evaluate(truth, detections);
-    eval::record_skipped(r, skipped);
-    if (!options.out_dir.empty()) {
-        std::filesystem::create_directories(options.out_dir);
-        eval::write_comp4(options.out_dir, truth, detections);
-        eval::write_coco_results((std::filesystem::path(options.out_dir) / "coco_results.json").string(), truth,
-                                 detections);
-        eval::write_pr_charts(options.out_dir, r);
-    }
-    return to_public(r);
-}
-
 }  // namespace
 
 Evaluation evaluate(Detector& detector, const EvaluationOptions& options) {
-    const Dataset data = load(options);
-    std::vector<cv::Size> sizes;
-    std::vector<eval::SkippedImage> skipped;
-    const std::vector<eval::ScoredBox> detections =
-        eval::detect_dataset(detector, data, sizes, {.progress = options.on_progress}, &skipped);
-    return score(eval::truth_from_dataset(data, &sizes, &skipped), detections, skipped, options);
+    return to_public(eval::evaluate(detector, load(options), {.progress = options.on_progress, .out_dir = options.out_dir}));
 }
 
 Evaluation evaluate_detections(const std::string& detections, const EvaluationOptions& options) {
-    const Dataset data = load(options);
-    const eval::Truth truth = eval::truth_from_dataset(data);
-    return score(truth, eval::read_detections(detections, truth), {}, options);
+    const eval::Truth truth = eval::truth_from_dataset(load(options));
+    const std::vector<eval::ScoredBox> boxes = eval::read_detections(detections, truth);
+    const eval::EvalResult r = eval::evaluate(truth, boxes);
+    if (!options.out_dir.empty()) eval::write_evaluation_files(options.out_dir, truth, boxes, r);
+    return to_public(r);
 }
 
 std::string to_table(const Evaluation& evaluation) { return eval::format_table(from_public(evaluation)); }
