@@ -53,4 +53,19 @@ inline std::vector<int> top_classes(const std::vector<float>& scores, int k) {
     return top_classes(scores.data(), int(scores.size()), k);
 }
 
+// One image's best classes, as `yolo9k classifier predict` reports them.
+struct ClassScore {
+    int class_id = 0;
+    std::string name;
+    float score = 0;  // probability
+};
+struct ImageClassification {
+    std::string file;
+    int width = 0, height = 0;  // of the image as read
+    std::vector<ClassScore> predictions;  // best first
+};
+// `classifier predict --json`'s schema: [{file, width, height, predictions: [{class_id, name,
+// score}]}]. Names that are not UTF-8 come out with U+FFFD. indent < 0: one line.
+std::string to_json_text(const std::vector<ImageClassification>& images, int indent = 2);
+
 }  // namespace yolo9k

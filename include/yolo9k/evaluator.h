@@ -99,6 +99,10 @@ struct ClassifierEvaluation {
 // validate_classifier_single), top-1 and top-k; unreadable images are named and skipped.
 ClassifierEvaluation evaluate_classifier(Classifier& classifier, const ClassifierEvaluationOptions& options);
 
+// `classifier valid --json`'s schema: {images, top1, k, topk, per_class: [{class_id, name,
+// images, top1, topk}], unreadable}.
+std::string to_json_text(const ClassifierEvaluation& evaluation, int indent = 2);
+
 // What a classification .data says (for labels and top): throws naming the file and line.
 struct ClassificationDataInfo {
     std::string labels;  // the labels= file, resolved beside the .data

@@ -7,6 +7,7 @@
 #include "api/model_access.h"
 #include "backend/backend.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "detect/letterbox.h"
 #include "layer/softmax.h"
 #include "network/network.h"
@@ -81,6 +82,17 @@ std::vector<int> top_classes(const float* scores, int n, int k) {
     });
     idx.resize(size_t(k));
     return idx;
+}
+
+std::string to_json_text(const std::vector<ImageClassification>& images, int indent) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ImageClassification& image : images) {
+        nlohmann::json predictions = nlohmann::json::array();
+        for (const ClassScore& p : image.predictions)
+            predictions.push_back({{"class_id", p.class_id}, {"name", p.name}, {"score", p.score}});
+        out.push_back({{"file", image.file}, {"width", image.width}, {"height", image.height}, {"predictions", predictions}});
+    }
+    return dump_json(out, indent);
 }
 
 }  // namespace yolo9k

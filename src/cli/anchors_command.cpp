@@ -2,7 +2,6 @@
 // boxes, printed as a [region] anchors= line; a k sweep with plot/CSV (the paper's
 // Figure 2); a cfg rewritten with the new anchors; the IoU of a given anchor set.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -11,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "core/json_read.h"
 #include "yolo9k/anchors.h"
 #include "yolo9k/error.h"
+#include "yolo9k/files.h"
 
 namespace yolo9k::cli {
 namespace {
@@ -71,12 +70,6 @@ void print_clustering(int k, const AnchorClusters& c, double cells) {
     std::fflush(stdout);
 }
 
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream f(path, std::ios::binary);
-    if (!f) throw Error(path + ": cannot open for writing");
-    f << text;
-    if (!f.flush()) throw Error(path + ": write failed");
-}
 
 // All boxes of all datasets, each dataset's counts and skipped-box warnings printed.
 LabelledBoxes load_boxes(const AnchorOptions& o) {
@@ -197,8 +190,8 @@ Action add_anchors_command(CLI::App& app) {
                                     format_anchors(given) + "\"\n";
         }
 
-        if (!o->json.empty()) write_text(o->json, dump_json(json, 2) + "\n");
-        if (!o->csv.empty()) write_text(o->csv, csv);
+        if (!o->json.empty()) write_file_atomically(o->json, json.dump(2) + "\n");  // numbers only: dump cannot throw
+        if (!o->csv.empty()) write_file_atomically(o->csv, csv);
         return kExitOk;
     };
 }

@@ -14,7 +14,6 @@
 #include "backend/onednn/settings.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "core/atomic_file.h"
 #include "core/json_read.h"
 #include "core/limits.h"
 #include "eval/evaluate.h"
@@ -26,6 +25,7 @@
 #include "perf/train_bench.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
+#include "yolo9k/files.h"
 
 namespace yolo9k::cli {
 namespace {

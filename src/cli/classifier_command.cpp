@@ -5,18 +5,15 @@
 #include <fstream>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "cli/training_options.h"
 #include "cli/validators.h"
-#include "core/atomic_file.h"
-#include "core/json_read.h"
-#include "io/inputs.h"
 #include "yolo9k/detector.h"  // read_names_file
 #include "yolo9k/error.h"
 #include "yolo9k/evaluator.h"
+#include "yolo9k/files.h"
 #include "yolo9k/image.h"
+#include "yolo9k/inputs.h"
 
 namespace yolo9k::cli {
 namespace {
@@ -73,7 +70,7 @@ int run_predict(const PredictOptions& o) {
     const std::vector<std::string> names = names_for(o.names, o.data, c.classes());
     int top = o.top;
     if (top <= 0) top = o.data.empty() ? 5 : read_classification_data(o.data).top;
-    nlohmann::json results = nlohmann::json::array();
+    std::vector<ImageClassification> results;
     bool failed = false;
     for (const InputSource& src : expand_inputs(o.inputs)) {
         if (src.kind != SourceKind::Image) throw Error(src.path + ": classifier predict takes images only");
@@ -89,17 +86,15 @@ int run_predict(const PredictOptions& o) {
         const std::vector<float> p = c.predict(image);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("%s: Predicted in %f seconds.\n", src.path.c_str(), s);
-        nlohmann::json item = {{"file", src.path}, {"width", image.cols}, {"height", image.rows}};
-        nlohmann::json preds = nlohmann::json::array();
+        ImageClassification item{.file = src.path, .width = image.cols, .height = image.rows, .predictions = {}};
         for (int i : top_classes(p, top)) {
             std::printf("%5.2f%%: %s\n", p[i] * 100, names[i].c_str());  // darknet's line
-            preds.push_back({{"class_id", i}, {"name", names[i]}, {"score", p[i]}});
+            item.predictions.push_back({.class_id = i, .name = names[i], .score = p[i]});
         }
-        item["predictions"] = preds;
-        results.push_back(item);
+        results.push_back(std::move(item));
     }
     std::fflush(stdout);
-    if (!o.json.empty()) write_file_atomically(o.json, dump_json(results, 2) + "\n");
+    if (!o.json.empty()) write_file_atomically(o.json, to_json_text(results, 2) + "\n");
     return failed ? kExitFailure : kExitOk;
 }
 
@@ -114,18 +109,10 @@ int run_valid(const ValidOptions& o) {
         evaluate_classifier(c, {.data = o.data, .split = o.split, .labels = o.labels, .top = o.top});
     for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
     std::printf("%-24s %7s %7s %7s\n", "class", "images", "top-1", ("top-" + std::to_string(v.k)).c_str());
-    nlohmann::json per_class = nlohmann::json::array();
-    for (size_t i = 0; i < v.per_class.size(); ++i) {
-        const ClassAccuracyRow& a = v.per_class[i];
+    for (const ClassAccuracyRow& a : v.per_class)
         std::printf("%-24s %7d %7.4f %7.4f\n", a.name.c_str(), a.images, a.top1, a.topk);
-        per_class.push_back({{"class_id", i}, {"name", a.name}, {"images", a.images}, {"top1", a.top1}, {"topk", a.topk}});
-    }
     std::printf("top-1 %.4f, top-%d %.4f over %d images\n", v.top1, v.k, v.topk, v.images);
-    if (!o.json.empty()) {
-        nlohmann::json j = {{"images", v.images}, {"top1", v.top1}, {"k", v.k},
-                            {"topk", v.topk},     {"per_class", per_class}, {"unreadable", v.unreadable}};
-        write_file_atomically(o.json, dump_json(j, 2) + "\n");
-    }
+    if (!o.json.empty()) write_file_atomically(o.json, to_json_text(v, 2) + "\n");
     return v.unreadable.empty() ? kExitOk : kExitFailure;
 }
 

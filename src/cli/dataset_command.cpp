@@ -8,26 +8,41 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/loader_bench.h"
 #include "cli/validators.h"
-#include "data/box_crops.h"
-#include "data/dataset.h"
-#include "data/image_check.h"
-#include "data/loader.h"
-#include "data/synthetic_dataset.h"
-#include "perf/stats.h"
+#include "yolo9k/dataset.h"
 #include "yolo9k/detector.h"  // read_names_file
+#include "yolo9k/synthetic_dataset.h"
 
 namespace yolo9k::cli {
 
 namespace {
 
-void print_summary(const Dataset& d) {
-    const DataReport& r = d.report;
-    std::printf("images %zu, boxes %zu, classes %zu\n", r.images, r.boxes, d.class_names.size());
+// The warnings the reader collected (the first few of each kind), as the log sink would show them.
+void print_warnings(const std::vector<std::string>& warnings) {
+    for (const std::string& w : warnings) std::fprintf(stderr, "yolo9k: warning: %s\n", w.c_str());
+}
+
+void print_summary(const LabelledImages& d) {
     const std::vector<size_t> per_class = count_boxes_per_class(d);
+    size_t boxes = 0;
+    for (size_t n : per_class) boxes += n;
+    std::printf("images %zu, boxes %zu, classes %zu\n", d.images.size(), boxes, d.class_names.size());
     for (size_t i = 0; i < per_class.size(); ++i) std::printf("  %3zu %-20s %zu\n", i, d.class_names[i].c_str(), per_class[i]);
     std::printf("skipped boxes %zu, clipped boxes %zu, images without labels %zu, missing images %zu\n",
-                r.skipped_boxes, r.clipped_boxes, r.images_without_labels, r.missing_images);
+                d.skipped_boxes, d.clipped_boxes, d.images_without_labels, d.missing_images);
+}
+
+// PATH... as one set: the first names the options' `path`, the rest are merged after it.
+LabelledImages read_paths(const std::vector<std::string>& paths, const std::string& split,
+                          const std::vector<std::string>& class_names) {
+    DatasetReadOptions o{.path = paths.front(),
+                         .more_paths = {paths.begin() + 1, paths.end()},
+                         .class_names = class_names,
+                         .split = split};
+    LabelledImages set = read_dataset(o);
+    print_warnings(set.warnings);
+    return set;
 }
 
 void print_crop_report(const CropReport& r) {
@@ -89,17 +104,14 @@ Action add_crops_subcommand(CLI::App& parent) {
         if (o->train_split.empty() && o->valid_split.empty()) wanted.push_back({"train", ""});
         if (!o->train_split.empty()) wanted.push_back({"train", o->train_split});
         if (!o->valid_split.empty()) wanted.push_back({"valid", o->valid_split});
-        std::vector<CropSplit> splits;
+        std::vector<CropSplitSource> splits;
         for (const auto& [folder, source] : wanted) {
-            DatasetOptions so;
-            so.split = source;
             // Both splits must number classes alike: the first one fixes them when --names does not.
-            so.class_names = class_names;
-            Dataset d = load_datasets(o->paths, so);
+            LabelledImages d = read_paths(o->paths, source, class_names);
             if (class_names.empty()) class_names = d.class_names;
             splits.push_back({folder, std::move(d)});
         }
-        print_crop_report(write_box_crops(splits, class_names, o->out, o->crop));
+        print_crop_report(write_box_crops(splits, o->out, o->crop));
         return kExitOk;
     };
 }
@@ -168,10 +180,9 @@ Action add_dataset_command(CLI::App& app) {
     struct Opts {
         std::vector<std::string> paths;
         std::string split, names;
-        int bench_batches = 0, size = 416, batch = 8, threads = 2;
-        uint64_t seed = 0;
-        bool no_augment = false, check = false;
-        AugmentOptions augment{.hue = .1f, .saturation = 1.5f, .exposure = 1.5f};  // yolov2-voc.cfg's
+        int threads = 2;  // image checks and loader workers
+        bool check = false;
+        LoaderBenchOptions bench;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* sub = app.add_subcommand("dataset", "Summarise a dataset; optionally measure the training loader");
@@ -179,14 +190,14 @@ Action add_dataset_command(CLI::App& app) {
     sub->add_option("PATH", o->paths, ".data file, image list, VOC folder, folder of VOC XMLs or COCO JSON (several: merged)");
     sub->add_option("--split", o->split, "VOC ImageSets/Main split, or train/valid of a .data file");
     sub->add_option("--names", o->names, ".names file fixing the class ids")->check(CLI::ExistingFile);
-    sub->add_option("--loader-bench", o->bench_batches, "time this many loader batches (0: no benchmark)")
+    sub->add_option("--loader-bench", o->bench.batches, "time this many loader batches (0: no benchmark)")
         ->check(CLI::NonNegativeNumber);
-    sub->add_option("--size", o->size, "network input size for the benchmark")->check(CLI::PositiveNumber);
-    sub->add_option("--batch", o->batch, "images per batch")->check(CLI::PositiveNumber);
+    sub->add_option("--size", o->bench.size, "network input size for the benchmark")->check(CLI::PositiveNumber);
+    sub->add_option("--batch", o->bench.batch, "images per batch")->check(CLI::PositiveNumber);
     sub->add_option("--threads", o->threads, "loader worker threads")->check(CLI::PositiveNumber);
-    sub->add_option("--seed", o->seed, "random seed of the loader");
-    sub->add_option("--jitter", o->augment.jitter, "[region] jitter")->check(finite_range(0, 0.99));
-    sub->add_flag("--no-augment", o->no_augment, "plain letterbox (validation) instead of darknet's augmentation");
+    sub->add_option("--seed", o->bench.seed, "random seed of the loader");
+    sub->add_option("--jitter", o->bench.jitter, "[region] jitter")->check(finite_range(0, 0.99));
+    sub->add_flag("!--no-augment", o->bench.augment, "plain letterbox (validation) instead of darknet's augmentation");
     sub->add_flag("--check", o->check,
                   "decode every image (with --threads workers) and list the ones training and evaluation would skip; "
                   "exit 1 if any");
@@ -201,10 +212,9 @@ Action add_dataset_command(CLI::App& app) {
             std::cerr << "dataset: PATH is required (or `dataset crops PATH... --out DIR`, `dataset synth --out DIR`)\n";
             return kExitUsage;
         }
-        DatasetOptions options;
-        options.split = o->split;
-        if (!o->names.empty()) options.class_names = read_names_file(o->names);
-        Dataset dataset = load_datasets(o->paths, options);
+        std::vector<std::string> class_names;
+        if (!o->names.empty()) class_names = read_names_file(o->names);
+        const LabelledImages dataset = read_paths(o->paths, o->split, class_names);
         print_summary(dataset);
         if (o->check) {
             const bool tty = isatty(2);
@@ -222,30 +232,12 @@ Action add_dataset_command(CLI::App& app) {
             }
             if (!bad.empty()) return kExitFailure;
         }
-        if (o->bench_batches <= 0) return kExitOk;
-
-        LoaderOptions lo;
-        lo.batch = o->batch;
-        lo.threads = o->threads;
-        lo.prefetch = std::max(2 * o->threads, 2);
-        lo.seed = o->seed;
-        lo.size = {o->size, o->size};
-        lo.augment = o->augment;
-        lo.augment.enabled = !o->no_augment;
-        DetectionLoader loader(std::move(dataset), lo);
-        loader.next();  // warm-up: threads start, the first batches fill the queue
-        std::vector<double> ms;
-        for (int i = 0; i < o->bench_batches; ++i) {
-            const double t0 = perf::now_ms();
-            loader.next();
-            ms.push_back(perf::now_ms() - t0);
-        }
-        const perf::Summary s = perf::summarize(ms);
-        std::printf("loader: %d batches of %d at %dx%d, %d threads, %s: median %.1f ms/batch, %.1f images/s\n",
-                    o->bench_batches, o->batch, o->size, o->size, o->threads,
-                    o->no_augment ? "letterbox" : "augmented", s.median, o->batch * 1000.0 / s.median);
-        if (loader.failed_images() > 0) std::printf("unreadable images: %zu\n", loader.failed_images());
-        return kExitOk;
+        if (o->bench.batches <= 0) return kExitOk;
+        o->bench.paths = o->paths;
+        o->bench.split = o->split;
+        o->bench.class_names = class_names;
+        o->bench.threads = o->threads;
+        return run_loader_bench(o->bench);
     };
 }
 

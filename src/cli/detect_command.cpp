@@ -13,11 +13,11 @@
 #include "cli/commands.h"
 #include "cli/resolve_weights.h"
 #include "cli/validators.h"
-#include "core/atomic_file.h"
-#include "io/inputs.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
+#include "yolo9k/files.h"
 #include "yolo9k/image.h"
+#include "yolo9k/inputs.h"
 #include "yolo9k/video.h"
 
 namespace yolo9k::cli {

@@ -9,10 +9,10 @@
 #include "cli/commands.h"
 #include "cli/resolve_weights.h"
 #include "cli/validators.h"
-#include "core/atomic_file.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
 #include "yolo9k/evaluator.h"
+#include "yolo9k/files.h"
 
 namespace yolo9k::cli {
 namespace {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "yolo9k/files.h"  // write_file_atomically, the whole-file form
+
 namespace yolo9k {
 
 class AtomicFile {
@@ -28,9 +30,6 @@ private:
     std::FILE* f_ = nullptr;
     bool committed_ = false;
 };
-
-// Whole-file convenience.
-void write_file_atomically(const std::string& path, const std::string& contents);
 
 // rename(2), then fsync of the directory so that the rename survives a power cut.
 // `from` must already be flushed to disk. Throws Error naming both files.

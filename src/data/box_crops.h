@@ -15,52 +15,15 @@
 #include <opencv2/core.hpp>
 
 #include "data/dataset.h"
+#include "yolo9k/dataset.h"  // CropOptions, CropReport
 
 namespace yolo9k {
 
-struct CropOptions {
-    // Context around the box: each side grows by this fraction of the box's width
-    // (left/right) or height (top/bottom); 0.1 makes a 100 px box a 120 px crop.
-    float context = 0;
-    // Extend the shorter side (centred) to the longer one, so a resize keeps the cell's shape.
-    bool square = false;
-    // Boxes whose shorter side is below this many pixels (before context) are skipped.
-    int min_size = 0;
-    // 0: native pixels. Else the longer side becomes output_size (aspect kept; N×N when square).
-    int output_size = 0;
-    bool skip_difficult = false;
-    int jpeg_quality = 95;
-    // OUT/<split>/ from an earlier run is removed first; without it that is an Error, so
-    // stale crops never mix into a new set.
-    bool overwrite = false;
-    bool quiet = false;  // no warnings on stderr (they are still in the report)
-};
-
-// One split of crops: the folder name under OUT ("train", "valid") and its source images.
+// One split of crops, as the library reads datasets (the public CropSplitSource holds
+// LabelledImages instead).
 struct CropSplit {
     std::string name;
     Dataset dataset;
-};
-
-struct CropSplitReport {
-    std::string name;
-    std::string list_path;               // OUT/<name>.list, absolute paths one a line
-    std::vector<size_t> crops_per_class;  // index = class id
-    size_t crops = 0;
-    size_t images = 0;
-    size_t unreadable_images = 0;  // named in warnings, their boxes not cropped
-    size_t small_boxes = 0;        // below min_size, skipped
-    size_t difficult_boxes = 0;    // skipped with skip_difficult
-};
-
-struct CropReport {
-    std::vector<std::string> class_names;
-    std::vector<CropSplitReport> splits;
-    std::string labels_path, data_path;
-    // Written paths where darknet's label rule (a class name found as a substring of the
-    // path) finds no or several classes: darknet would train them with a wrong label.
-    size_t ambiguous_label_paths = 0;
-    std::vector<std::string> warnings;  // the first few of each kind
 };
 
 // The crop's rectangle in image pixels (may reach outside the image: that part is filled

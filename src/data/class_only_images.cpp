@@ -9,7 +9,7 @@
 #include "core/file_read.h"
 #include "core/text.h"
 #include "data/classification_dataset.h"
-#include "io/inputs.h"
+#include "yolo9k/inputs.h"
 
 namespace yolo9k {
 

@@ -8,7 +8,7 @@
 #include "core/text.h"
 #include "data/dataset.h"
 #include "data/dataset_readers.h"
-#include "io/inputs.h"
+#include "yolo9k/inputs.h"
 #include "yolo9k/detector.h"  // read_names_file
 
 namespace yolo9k {

@@ -7,13 +7,9 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "yolo9k/dataset.h"  // UnreadableImage
 
 namespace yolo9k {
-
-struct UnreadableImage {
-    size_t index = 0;  // in dataset.images
-    std::string why;   // the reader's message, naming the file (truncated JPEG, not an image, missing ...)
-};
 
 // Decodes every image with `threads` workers (through io/image_reader, with its limits);
 // returns the ones that fail, in dataset order. `progress(done, total)` is called now and then.

@@ -1,4 +1,4 @@
-#include "io/inputs.h"
+#include "yolo9k/inputs.h"
 
 #include <algorithm>
 #include <cctype>

@@ -14,8 +14,8 @@
 
 #include "core/error.h"
 #include "io/image_reader.h"
+#include "yolo9k/inputs.h"
 #include "yolo9k/video.h"
-#include "io/inputs.h"
 
 namespace {
 

@@ -8,8 +8,10 @@
 #include <yolo9k/dataset.h>
 #include <yolo9k/detector.h>
 #include <yolo9k/evaluator.h>
+#include <yolo9k/files.h>
 #include <yolo9k/image.h>
 #include <yolo9k/model.h>
+#include <yolo9k/synthetic_dataset.h>
 #include <yolo9k/trainer.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "network/network.h"
@@ -319,6 +322,80 @@ TEST(PublicApiData, ReadsADatasetAndFitsAnchorsToIt) {
     EXPECT_GT(a.average_iou, .5);
     EXPECT_THROW(fit_anchors({.datasets = {dir.file("shapes.data")}, .k = 13}), Error);
     EXPECT_THROW(read_dataset({.path = dir.file("no-such.data")}), Error);
+}
+
+TEST(PublicApiData, MergesChecksAndCropsDatasets) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 6);
+    const LabelledImages one = read_dataset({.path = dir.file("shapes.data")});
+    const std::vector<size_t> counts = count_boxes_per_class(one);
+    ASSERT_EQ(counts.size(), 2u);
+    EXPECT_EQ(counts[0] + counts[1], 12u);
+    EXPECT_EQ(one.images[0].id, "s0");
+
+    // Two datasets merged; names given in memory fix the ids (here swapped).
+    const LabelledImages two =
+        read_dataset({.path = dir.file("shapes.data"), .more_paths = {dir.file("train.txt")}, .class_names = {"blue", "red"}});
+    EXPECT_EQ(two.images.size(), 12u);
+    EXPECT_EQ(two.class_names, (std::vector<std::string>{"blue", "red"}));
+    EXPECT_EQ(count_boxes_per_class(two), (std::vector<size_t>{2 * counts[1], 2 * counts[0]}));
+    EXPECT_THROW(read_dataset({}), Error);
+
+    // An image that no longer decodes is found, by index, with its file named.
+    LabelledImages damaged = one;
+    test::write_file(dir.file("cut.jpg"), "\xff\xd8\xff\xe0 not a whole JPEG");
+    damaged.images[3].path = dir.file("cut.jpg");
+    EXPECT_TRUE(find_unreadable_images(one, 2).empty());
+    const std::vector<UnreadableImage> bad = find_unreadable_images(damaged, 2);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_EQ(bad[0].index, 3u);
+    EXPECT_NE(bad[0].why.find("cut.jpg"), std::string::npos) << bad[0].why;
+
+    // One crop per box; the damaged image is counted, not fatal.
+    const CropReport crops = write_box_crops({{"train", one}, {"valid", damaged}}, dir.file("crops"), {.quiet = true});
+    ASSERT_EQ(crops.splits.size(), 2u);
+    EXPECT_EQ(crops.splits[0].crops, 12u);
+    EXPECT_EQ(crops.splits[1].crops, 10u);
+    EXPECT_EQ(crops.splits[1].unreadable_images, 1u);
+    EXPECT_TRUE(fs::exists(dir.file("crops/train/red/s0_0.jpg")) || fs::exists(dir.file("crops/train/blue/s0_0.jpg")));
+    // Splits whose ids mean different classes would mislabel every crop.
+    EXPECT_THROW(write_box_crops({{"train", one}, {"valid", two}}, dir.file("crops2"), {.quiet = true}), Error);
+}
+
+TEST(PublicApiData, DrawsASyntheticSetThatReadsBack) {
+    test::TempDir dir;
+    int calls = 0;
+    const SyntheticReport r = write_synthetic_dataset(
+        {.out = dir.file("synth"), .images = 10, .layout = SyntheticLayout::darknet}, [&](int, int) { ++calls; });
+    EXPECT_EQ(calls, 10);
+    EXPECT_EQ(r.class_names, synthetic_class_names());
+    size_t images = 0;
+    for (const SyntheticSplitReport& s : r.splits) images += s.images;
+    EXPECT_EQ(images, 10u);
+    const LabelledImages train = read_dataset({.path = r.data_path});
+    EXPECT_EQ(train.class_names, r.class_names);
+    EXPECT_EQ(train.images.size(), r.splits[0].images);
+    EXPECT_THROW(write_synthetic_dataset({.out = dir.file("synth"), .images = 10}), Error);  // no silent mixing
+}
+
+TEST(PublicApiData, ClassifierResultsInTheCommandsJsonSchema) {
+    const nlohmann::json p = nlohmann::json::parse(to_json_text(
+        std::vector<ImageClassification>{{.file = "a.jpg", .width = 4, .height = 3, .predictions = {{2, "c\xe9", .5f}}}}));
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0]["file"], "a.jpg");
+    EXPECT_EQ(p[0]["predictions"][0]["class_id"], 2);
+    EXPECT_EQ(p[0]["predictions"][0]["name"], "c\xef\xbf\xbd");  // Latin-1 byte: U+FFFD, not an exception
+    const nlohmann::json v = nlohmann::json::parse(to_json_text(ClassifierEvaluation{
+        .images = 2, .k = 1, .top1 = .5, .topk = .5, .per_class = {{"x", 2, .5, .5}}, .unreadable = {"b.jpg: bad"}}));
+    EXPECT_EQ(v["per_class"][0]["name"], "x");
+    EXPECT_EQ(v["unreadable"][0], "b.jpg: bad");
+    EXPECT_DOUBLE_EQ(v["top1"], .5);
+
+    test::TempDir dir;
+    write_file_atomically(dir.file("r.json"), "[]\n");
+    write_file_atomically(dir.file("r.json"), "[1]\n");
+    EXPECT_EQ(test::read_file(dir.file("r.json")), "[1]\n");
+    EXPECT_THROW(write_file_atomically(dir.file("no/such/dir/r.json"), "x"), Error);
 }
 
 }  // namespace

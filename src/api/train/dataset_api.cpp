@@ -1,27 +1,26 @@
-// The public read_dataset() and the anchors API over src/data and src/anchors.
+// The public dataset API (read, check, crop) and the anchors API over src/data and src/anchors.
 #include "anchors/anchor_cfg.h"
 #include "anchors/box_sizes.h"
 #include "anchors/dimension_clusters.h"
 #include "anchors/iou_plot.h"
 #include "core/error.h"
+#include "data/box_crops.h"
 #include "data/dataset.h"
+#include "data/image_check.h"
 #include "yolo9k/anchors.h"
 #include "yolo9k/dataset.h"
 #include "yolo9k/detector.h"
 
 namespace yolo9k {
 
-LabelledImages read_dataset(const DatasetReadOptions& options) {
-    DatasetOptions o;
-    o.split = options.split;
-    o.quiet = true;  // the warnings are returned
-    if (!options.names.empty()) o.class_names = read_names_file(options.names);
-    const Dataset d = load_dataset(options.path, o);
+namespace {
+
+LabelledImages to_labelled_images(const Dataset& d) {
     LabelledImages out;
     out.class_names = d.class_names;
     out.images.reserve(d.images.size());
     for (const LabeledImage& li : d.images) {
-        LabelledImage image{li.image_path, li.width, li.height, {}};
+        LabelledImage image{li.image_path, li.width, li.height, {}, li.id};
         for (const TruthBox& b : li.boxes) image.boxes.push_back({b.class_id, b.x, b.y, b.w, b.h, b.difficult});
         out.images.push_back(std::move(image));
     }
@@ -31,6 +30,58 @@ LabelledImages read_dataset(const DatasetReadOptions& options) {
     out.missing_images = d.report.missing_images;
     out.warnings = d.report.warnings;
     return out;
+}
+
+// The boxes and paths that crops and image checks need (the report stays behind).
+Dataset to_dataset(const LabelledImages& set) {
+    Dataset d;
+    d.class_names = set.class_names;
+    d.images.reserve(set.images.size());
+    for (const LabelledImage& image : set.images) {
+        LabeledImage li{.id = image.id, .image_path = image.path, .width = image.width, .height = image.height};
+        for (const LabelledBox& b : image.boxes) li.boxes.push_back({b.class_id, b.x, b.y, b.w, b.h, b.difficult});
+        d.images.push_back(std::move(li));
+    }
+    return d;
+}
+
+}  // namespace
+
+LabelledImages read_dataset(const DatasetReadOptions& options) {
+    DatasetOptions o;
+    o.split = options.split;
+    o.quiet = true;  // the warnings are returned
+    o.class_names = options.names.empty() ? options.class_names : read_names_file(options.names);
+    std::vector<std::string> paths = options.more_paths;
+    if (!options.path.empty()) paths.insert(paths.begin(), options.path);
+    if (paths.empty()) throw Error("read_dataset: no dataset named (DatasetReadOptions::path is empty)");
+    return to_labelled_images(load_datasets(paths, o));
+}
+
+std::vector<size_t> count_boxes_per_class(const LabelledImages& set) {
+    std::vector<size_t> counts(set.class_names.size());
+    for (const LabelledImage& image : set.images)
+        for (const LabelledBox& b : image.boxes)
+            if (b.class_id >= 0 && size_t(b.class_id) < counts.size()) ++counts[size_t(b.class_id)];
+    return counts;
+}
+
+std::vector<UnreadableImage> find_unreadable_images(const LabelledImages& set, int threads,
+                                                    const std::function<void(size_t, size_t)>& progress) {
+    return find_unreadable_images(to_dataset(set), threads, progress);
+}
+
+CropReport write_box_crops(const std::vector<CropSplitSource>& splits, const std::string& out_dir,
+                           const CropOptions& options) {
+    if (splits.empty()) throw Error(out_dir + ": no split to crop");
+    std::vector<CropSplit> internal;
+    for (const CropSplitSource& s : splits) {
+        if (s.images.class_names != splits.front().images.class_names)
+            throw Error("box crops: split '" + s.name + "' numbers its classes differently from '" + splits.front().name +
+                        "' (read both with the same class names)");
+        internal.push_back({s.name, to_dataset(s.images)});
+    }
+    return write_box_crops(internal, splits.front().images.class_names, out_dir, options);
 }
 
 namespace {

@@ -106,4 +106,15 @@ ClassifierEvaluation evaluate_classifier(Classifier& classifier, const Classifie
     return e;
 }
 
+std::string to_json_text(const ClassifierEvaluation& evaluation, int indent) {
+    nlohmann::json per_class = nlohmann::json::array();
+    for (size_t i = 0; i < evaluation.per_class.size(); ++i) {
+        const ClassAccuracyRow& a = evaluation.per_class[i];
+        per_class.push_back({{"class_id", i}, {"name", a.name}, {"images", a.images}, {"top1", a.top1}, {"topk", a.topk}});
+    }
+    return dump_json({{"images", evaluation.images}, {"top1", evaluation.top1}, {"k", evaluation.k},
+                      {"topk", evaluation.topk}, {"per_class", per_class}, {"unreadable", evaluation.unreadable}},
+                     indent);
+}
+
 }  // namespace yolo9k

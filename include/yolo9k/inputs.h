@@ -1,4 +1,7 @@
-// Expanding command-line inputs (images, folders, list files, videos, cameras) into sources.
+// Expanding what a user names (images, folders, list files, videos, cameras) into a list of
+// sources, as `yolo9k detect` and `classifier predict` do:
+//
+//   for (const yolo9k::InputSource& s : yolo9k::expand_inputs({"photos/", "more.txt"})) ...
 #pragma once
 
 #include <filesystem>
