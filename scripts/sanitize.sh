@@ -13,7 +13,7 @@ JOBS=${JOBS:-$(nproc)}
 START=$(date +%s)
 
 bash scripts/fuzz.sh --seconds 0  # toolchain, configure, the sanitized library and fuzz targets
-ninja -C "$BUILD_DIR" -j "$JOBS" yolo9k_tests yolo9k_op_tests yolo9k_cli >"$BUILD_DIR/sanitize-build.log" 2>&1 ||
+ninja -C "$BUILD_DIR" -j "$JOBS" yolo9k_tests yolo9k_op_tests yolo9k_onnx_tests yolo9k_cli >"$BUILD_DIR/sanitize-build.log" 2>&1 ||
   { tail -n 40 "$BUILD_DIR/sanitize-build.log" >&2; echo "sanitize.sh: build failed" >&2; exit 1; }
 echo "sanitize.sh: build ready after $(( $(date +%s) - START ))s"
 

@@ -9,6 +9,7 @@ PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           libdnnl-dev libopencv-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev darknet
           libpugixml-dev libcurl4-openssl-dev libcpp-httplib-dev
+          libonnx-dev libprotobuf-dev
           ocl-icd-opencl-dev)  # libdnnl-dev's CMake config requires OpenCL (only a Recommends)
 source scripts/lib/packages.sh
 ensure_packages setup "${PACKAGES[@]}"

@@ -38,7 +38,7 @@ struct BenchOptions {
     int threads = 0;
     int iterations = 10;
     double darknet_budget_s = 20;
-    std::vector<std::string> baselines{"opencv-dnn", "darknet"};
+    std::vector<std::string> baselines{"opencv-dnn", "onnxruntime", "darknet"};
     std::string json;
     std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
     bool train = false;  // training throughput instead of inference
@@ -129,7 +129,7 @@ Action add_bench_command(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--iterations", o->iterations, "timed runs per measurement (median reported)")
         ->check(CLI::Range(1, 100000));
-    sub->add_option("--baselines", o->baselines, "engines to compare: opencv-dnn, darknet, or none")->delimiter(',');
+    sub->add_option("--baselines", o->baselines, "engines to compare: opencv-dnn, darknet, onnxruntime (yolo9k's ONNX export in ONNX Runtime; scripts/onnxruntime.sh installs it), or none")->delimiter(',');
     sub->add_option("--darknet-budget", o->darknet_budget_s, "seconds of darknet timing per case (it is slow)")
         ->check(finite_positive());
     sub->add_option("--image", o->image, "JPEG for the end-to-end detect timing; default: darknet's dog.jpg");
@@ -278,9 +278,11 @@ Action add_bench_command(CLI::App& app) {
                                 entry["engines"].push_back({{"engine", r.name}, {"skipped", r.why}});
                                 continue;
                             }
+                            const double vs_fastest = r.timing.median / batch / fastest_ms;
                             auto j = row(r.name, r.timing.median / batch,
                                          r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs; yolo9k-fastest is " +
-                                             fmt("%.1fx", r.timing.median / batch / fastest_ms) + " faster]");
+                                             (vs_fastest >= 1 ? fmt("%.1fx", vs_fastest) + " faster]"
+                                                              : fmt("%.1fx", 1 / vs_fastest) + " slower]"));
                             entry["engines"].push_back(j);
                         }
                     }

@@ -1,4 +1,5 @@
 #include "perf/baselines.h"
+#include "perf/onnxruntime_baseline.h"
 
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -395,11 +396,15 @@ std::vector<BaselineRun> run_baselines(const std::string& cfg, const std::string
             runs.push_back(std::move(run));
             continue;
         }
+        if (engine == "onnxruntime") {  // out of process: its own export and timing loop
+            runs.push_back(run_onnxruntime_baseline(cfg, weights, options));
+            continue;
+        }
         std::unique_ptr<Baseline> baseline;
         if (engine == "opencv-dnn") baseline = make_opencv_dnn_baseline(options.threads);
         else if (engine == "darknet") baseline = make_darknet_baseline(options.darknet);
         else {
-            run.why = "unknown engine '" + engine + "' (expected opencv-dnn or darknet)";
+            run.why = "unknown engine '" + engine + "' (expected opencv-dnn, darknet or onnxruntime)";
             runs.push_back(std::move(run));
             continue;
         }

@@ -1,6 +1,6 @@
 // Reads the dataset and fits anchors, trains 20 steps through the public Trainer, checks the progress callbacks and the
 // checkpoint, measures mAP through the public evaluate(), then detects with the result, from the files and from a
-// Model loaded once; a missing cfg is a yolo9k::Error.
+// Model loaded once, and exports it to ONNX; a missing cfg is a yolo9k::Error.
 // Usage: train_and_detect CFG DATASET NAMES BACKUP_DIR IMAGE
 #include <yolo9k/anchors.h>
 #include <yolo9k/dataset.h>
@@ -8,6 +8,7 @@
 #include <yolo9k/error.h>
 #include <yolo9k/evaluator.h>
 #include <yolo9k/model.h>
+#include <yolo9k/onnx_export.h>
 #include <yolo9k/trainer.h>
 
 #include <cmath>
@@ -78,6 +79,14 @@ int main(int argc, char** argv) {
                     model.total_flops() / 1e9, (unsigned long long)model.weights_version().images_seen, same.size());
         if (same.size() != boxes.size() || (!same.empty() && same.front().score != boxes.front().score)) {
             std::fprintf(stderr, "FAIL: a Detector on the loaded Model disagrees with one on the files\n");
+            return 1;
+        }
+        const yolo9k::OnnxExportReport onnx = yolo9k::export_onnx(model, std::string(argv[4]) + "/package.onnx",
+                                                                  {.decode = yolo9k::OnnxDecode::boxes});
+        std::printf("ONNX export: %d nodes, %lld parameters, %llu bytes\n", onnx.nodes, (long long)onnx.parameters,
+                    (unsigned long long)onnx.bytes);
+        if (onnx.outputs.size() != 3 || !std::filesystem::exists(std::string(argv[4]) + "/package.onnx")) {
+            std::fprintf(stderr, "FAIL: the ONNX export did not write boxes, objectness and class_probs\n");
             return 1;
         }
         try {
