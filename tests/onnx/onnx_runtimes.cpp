@@ -37,16 +37,27 @@ std::vector<RuntimeOutput> run_opencv_dnn(const std::string& model_bytes, const 
 
 std::string onnxruntime_node_path() { return perf::onnxruntime_node_path(); }
 
+namespace {
+
+// node scripts/onnxruntime_run.js ARGS; its stdout, or an exception with its output.
+std::string run_node(const std::string& args) {
+    TempDir tmp;
+    const std::string cmd = "NODE_PATH='" + onnxruntime_node_path() + "' node " + YOLO9K_SOURCE_DIR +
+                            "/scripts/onnxruntime_run.js " + args + " > " + tmp.file("out") + " 2> " + tmp.file("err");
+    if (std::system(cmd.c_str()) != 0)
+        throw std::runtime_error("onnxruntime-node failed: " + read_file(tmp.file("err")) + read_file(tmp.file("out")));
+    return read_file(tmp.file("out"));
+}
+
+}  // namespace
+
 std::vector<RuntimeOutput> run_onnxruntime(const std::string& model_path, const std::vector<float>& input,
                                            const std::vector<int>& dims, const std::vector<std::string>& names) {
     TempDir tmp;
     write_file(tmp.file("input.bin"), std::string(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float)));
     std::string shape;
     for (int d : dims) shape += (shape.empty() ? "" : ",") + std::to_string(d);
-    const std::string cmd = "NODE_PATH='" + onnxruntime_node_path() + "' node " + YOLO9K_SOURCE_DIR +
-                            "/scripts/onnxruntime_run.js run '" + model_path + "' " + tmp.file("input.bin") + " " + shape +
-                            " " + tmp.path().string() + " 2 > " + tmp.file("log") + " 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("onnxruntime-node failed: " + read_file(tmp.file("log")));
+    run_node("run '" + model_path + "' " + tmp.file("input.bin") + " " + shape + " " + tmp.path().string() + " 2");
     const nlohmann::json manifest = nlohmann::json::parse(read_file(tmp.file("outputs.json")));
     std::vector<RuntimeOutput> result;
     for (const std::string& name : names) {
@@ -57,6 +68,18 @@ std::vector<RuntimeOutput> run_onnxruntime(const std::string& model_path, const 
         result.push_back(std::move(r));
     }
     return result;
+}
+
+}  // namespace yolo9k::test
+
+namespace yolo9k::test {
+
+std::string run_onnxruntime_detect(const std::string& model_path, const std::vector<float>& input, int image_width,
+                                   int image_height, float thresh, float nms) {
+    TempDir tmp;
+    write_file(tmp.file("input.bin"), std::string(reinterpret_cast<const char*>(input.data()), input.size() * sizeof(float)));
+    return run_node("detect '" + model_path + "' " + tmp.file("input.bin") + " " + std::to_string(image_width) + " " +
+                    std::to_string(image_height) + " " + std::to_string(thresh) + " " + std::to_string(nms));
 }
 
 }  // namespace yolo9k::test

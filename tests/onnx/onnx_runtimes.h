@@ -31,4 +31,9 @@ std::string onnxruntime_node_path();
 std::vector<RuntimeOutput> run_onnxruntime(const std::string& model_path, const std::vector<float>& input,
                                            const std::vector<int>& dims, const std::vector<std::string>& names);
 
+// The README's Python steps in JavaScript (scripts/onnxruntime_run.js detect) on a model
+// exported with --decode boxes and one letterboxed input: its JSON detections.
+std::string run_onnxruntime_detect(const std::string& model_path, const std::vector<float>& input, int image_width,
+                                   int image_height, float thresh, float nms);
+
 }  // namespace yolo9k::test
