@@ -73,7 +73,7 @@ if [ "$BUILD" = 1 ]; then
     LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   fi
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYOLO9K_FUZZ=ON -DYOLO9K_BUILD_BENCH=OFF -DYOLO9K_DARKNET_ORACLE=OFF \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYOLO9K_FUZZ=ON -DYOLO9K_BUILD_BENCH=OFF -DYOLO9K_DARKNET_ORACLE=OFF -DYOLO9K_PYTHON=OFF \
         -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
         "${LAUNCHER[@]}" >/dev/null
   mkdir -p "$BUILD_DIR/fuzz-work"

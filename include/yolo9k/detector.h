@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,12 @@ struct DetectorOptions {
     std::string map;
 };
 
+// Per call, instead of the DetectorOptions' (a server's query parameters): unset keeps the
+// option's value.
+struct DetectThresholds {
+    std::optional<float> thresh, nms, hier;
+};
+
 // Thread safety: detect() and detect_batch() may be called from several threads; the calls
 // run one at a time (each uses `threads` cores; the thread count is this Detector's, set
 // per call, not the process's). For throughput on many cores, one Detector per thread.
@@ -62,9 +69,10 @@ public:
     Detector& operator=(Detector&&) noexcept;
 
     // One image, 8-bit BGR (as cv::imread gives; grey and BGRA are converted).
-    std::vector<Detection> detect(const cv::Mat& image);
+    std::vector<Detection> detect(const cv::Mat& image, const DetectThresholds& thresholds = {});
     // Several images, run `options.batch` at a time.
-    std::vector<std::vector<Detection>> detect_batch(const std::vector<cv::Mat>& images);
+    std::vector<std::vector<Detection>> detect_batch(const std::vector<cv::Mat>& images,
+                                                     const DetectThresholds& thresholds = {});
 
     const std::vector<std::string>& class_names() const;
     int classes() const;

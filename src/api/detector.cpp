@@ -128,7 +128,11 @@ struct Detector::Impl {
         return Network::from_cfg_file(o.cfg, no);
     }
 
-    std::vector<std::vector<Detection>> run(const cv::Mat* images, int count) {
+    std::vector<std::vector<Detection>> run(const cv::Mat* images, int count, const DetectThresholds& t = {}) {
+        const float thresh = t.thresh.value_or(options.thresh), nms = t.nms.value_or(options.nms);
+        for (float v : {thresh, nms, t.hier.value_or(options.hier)})
+            if (!(v >= 0 && v <= 1)) throw Error("thresholds must be in [0, 1], got " + std::to_string(v));
+        region.hier_thresh = t.hier.value_or(options.hier);  // under the caller's lock
         const Shape in = net->input_shape();
         std::vector<LetterboxGeometry> geometry(count);
         const ResizeMode mode = options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize;
@@ -140,8 +144,8 @@ struct Detector::Impl {
         const Shape out = net->layer(net->output_layer()).output_shape();
         std::vector<std::vector<Detection>> result(count);
         for (int i = 0; i < count; ++i)
-            result[i] = decode_region(executor->output() + i * out.size(), region, geometry[i], options.thresh, options.nms,
-                                      names, &workspace);
+            result[i] = decode_region(executor->output() + i * out.size(), region, geometry[i], thresh, nms, names,
+                                      &workspace);
         return result;
     }
 };
@@ -153,18 +157,19 @@ Detector::~Detector() = default;
 Detector::Detector(Detector&&) noexcept = default;
 Detector& Detector::operator=(Detector&&) noexcept = default;
 
-std::vector<Detection> Detector::detect(const cv::Mat& image) {
+std::vector<Detection> Detector::detect(const cv::Mat& image, const DetectThresholds& thresholds) {
     std::lock_guard lock(impl_->mutex);
-    return std::move(impl_->run(&image, 1).front());
+    return std::move(impl_->run(&image, 1, thresholds).front());
 }
 
-std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv::Mat>& images) {
+std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv::Mat>& images,
+                                                           const DetectThresholds& thresholds) {
     std::vector<std::vector<Detection>> all;
     const int b = impl_->options.batch;
     for (size_t start = 0; start < images.size(); start += b) {
         const int count = int(std::min<size_t>(b, images.size() - start));
         std::lock_guard lock(impl_->mutex);
-        for (auto& r : impl_->run(images.data() + start, count)) all.push_back(std::move(r));
+        for (auto& r : impl_->run(images.data() + start, count, thresholds)) all.push_back(std::move(r));
     }
     return all;
 }

@@ -136,6 +136,12 @@ TEST(Architecture, TheCommandLineReachesNoNewInternalHeader) {
     EXPECT_TRUE(stale.empty()) << "no longer included: shrink the list" << join(stale);
 }
 
+// The Python module is a binding of the public API and nothing else.
+TEST(Architecture, ThePythonModuleUsesOnlyThePublicApi) {
+    const auto found = includes_matching("python", std::regex("^(?!yolo9k/)"));
+    EXPECT_TRUE(found.empty()) << "src/python/ should use include/yolo9k/ only:" << join(found);
+}
+
 // The installed headers are all a program gets: they may include each other and system or
 // OpenCV headers, never a header from src/.
 TEST(Architecture, PublicHeadersIncludeOnlyPublicHeaders) {

@@ -92,6 +92,39 @@ TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
     EXPECT_EQ(mismatches, 0);
 }
 
+// Per-call thresholds (a server's query parameters) give what a Detector built with them
+// gives, and leave the Detector's own options alone for the next call.
+TEST(PublicApi, PerCallThresholdsEqualADetectorBuiltWithThem) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 4);
+    Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
+    test::randomize_weights(net, 5);
+    net.save_weights(dir.file("random.weights"));
+    const DetectorOptions base{.cfg = dir.file("tiny.cfg"), .weights = dir.file("random.weights"), .thresh = 0.f,
+                               .threads = 1};
+    DetectorOptions strict = base;
+    strict.thresh = 0.2f;
+    strict.nms = 0.3f;
+    Detector loose_detector(base), strict_detector(strict);
+    const cv::Mat image = cv::imread(dir.file("images/s1.jpg"));
+    ASSERT_FALSE(image.empty());
+    const std::vector<Detection> all = loose_detector.detect(image);
+    const std::vector<Detection> want = strict_detector.detect(image);
+    const std::vector<Detection> got = loose_detector.detect(image, {.thresh = 0.2f, .nms = 0.3f});
+    ASSERT_FALSE(want.empty());
+    ASSERT_LT(want.size(), all.size());  // the thresholds must change the result, or this proves nothing
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].class_id, want[i].class_id);
+        EXPECT_FLOAT_EQ(got[i].score, want[i].score);
+        EXPECT_FLOAT_EQ(got[i].box.x1, want[i].box.x1);
+    }
+    EXPECT_EQ(loose_detector.detect(image).size(), all.size());
+    const std::vector<std::vector<Detection>> batch = loose_detector.detect_batch({image, image}, {.thresh = 0.2f, .nms = 0.3f});
+    ASSERT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch[1].size(), want.size());
+}
+
 // A Model reads the cfg once: it describes, initialises, cuts and saves darknet files, and
 // Detectors built on it share its network (they keep it alive) with the same results as
 // Detectors that read the files.
