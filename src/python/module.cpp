@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ cv::Mat image_from_array(const py::array& array, bool rgb) {
     if (!(b.ndim == 2 || (b.ndim == 3 && (channels == 3 || channels == 4))))
         throw py::value_error("expected an H x W, H x W x 3 or H x W x 4 image array");
     if (b.shape[0] < 1 || b.shape[1] < 1) throw py::value_error("the image array is empty");
+    // OpenCV's sizes are int (the array exists already, so no pixel limit is needed here).
+    if (b.shape[0] > std::numeric_limits<int>::max() || b.shape[1] > std::numeric_limits<int>::max())
+        throw py::value_error("the image array is larger than an image can be");
     const bool packed = b.strides[1] == channels && (b.ndim == 2 || b.strides[2] == 1) && b.strides[0] > 0;
     cv::Mat view;
     if (packed) {
