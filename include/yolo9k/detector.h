@@ -74,6 +74,23 @@ public:
     std::vector<std::vector<Detection>> detect_batch(const std::vector<cv::Mat>& images,
                                                      const DetectThresholds& thresholds = {});
 
+    // Staged detection, for a server that gathers requests from many threads into one forward
+    // pass: prepare() and decode() may run on any thread at once (they touch no shared
+    // state); infer() runs one batch at a time under the Detector's lock. detect() is
+    // prepare + infer + decode.
+    struct PreparedImage {
+        std::vector<float> tensor;             // 3 x input_height x input_width, RGB in [0, 1]
+        int image_width = 0, image_height = 0;  // the image's own size, for mapping boxes back
+        int fitted_width = 0, fitted_height = 0;  // the image's size inside the input
+        bool letterbox = true;
+    };
+    PreparedImage prepare(const cv::Mat& image) const;
+    // One forward pass over up to options().batch prepared images (the pass costs a full batch
+    // however many are given); returns each image's activated [region] output.
+    std::vector<std::vector<float>> infer(const std::vector<const PreparedImage*>& images);
+    std::vector<Detection> decode(const std::vector<float>& output, const PreparedImage& image,
+                                  const DetectThresholds& thresholds = {}) const;
+
     const std::vector<std::string>& class_names() const;
     int classes() const;
     int input_width() const;

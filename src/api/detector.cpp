@@ -128,23 +128,34 @@ struct Detector::Impl {
         return Network::from_cfg_file(o.cfg, no);
     }
 
-    std::vector<std::vector<Detection>> run(const cv::Mat* images, int count, const DetectThresholds& t = {}) {
-        const float thresh = t.thresh.value_or(options.thresh), nms = t.nms.value_or(options.nms);
-        for (float v : {thresh, nms, t.hier.value_or(options.hier)})
+    // The thresholds a call uses: its own where given, else the options'; each in [0, 1].
+    struct Thresholds {
+        float thresh, nms, hier;
+    };
+    Thresholds resolve(const DetectThresholds& t) const {
+        const Thresholds r{t.thresh.value_or(options.thresh), t.nms.value_or(options.nms), t.hier.value_or(options.hier)};
+        for (float v : {r.thresh, r.nms, r.hier})
             if (!(v >= 0 && v <= 1)) throw Error("thresholds must be in [0, 1], got " + std::to_string(v));
-        region.hier_thresh = t.hier.value_or(options.hier);  // under the caller's lock
+        return r;
+    }
+
+    ResizeMode resize_mode() const { return options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize; }
+
+    std::vector<std::vector<Detection>> run(const cv::Mat* images, int count, const DetectThresholds& t = {}) {
+        const Thresholds th = resolve(t);
+        RegionDecodeParams params = region;  // a copy: decode() may read `region` meanwhile
+        params.hier_thresh = th.hier;
         const Shape in = net->input_shape();
         std::vector<LetterboxGeometry> geometry(count);
-        const ResizeMode mode = options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize;
         for (int i = 0; i < count; ++i) {
             if (images[i].empty()) throw Error("empty image given to detect()");
-            geometry[i] = prepare_network_input(images[i], in.w, in.h, mode, input.data() + i * in.size());
+            geometry[i] = prepare_network_input(images[i], in.w, in.h, resize_mode(), input.data() + i * in.size());
         }
         executor->forward(input.data());
         const Shape out = net->layer(net->output_layer()).output_shape();
         std::vector<std::vector<Detection>> result(count);
         for (int i = 0; i < count; ++i)
-            result[i] = decode_region(executor->output() + i * out.size(), region, geometry[i], thresh, nms, names,
+            result[i] = decode_region(executor->output() + i * out.size(), params, geometry[i], th.thresh, th.nms, names,
                                       &workspace);
         return result;
     }
@@ -172,6 +183,52 @@ std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<cv:
         for (auto& r : impl_->run(images.data() + start, count, thresholds)) all.push_back(std::move(r));
     }
     return all;
+}
+
+Detector::PreparedImage Detector::prepare(const cv::Mat& image) const {
+    if (image.empty()) throw Error("empty image given to detect()");
+    const Shape in = impl_->net->input_shape();
+    PreparedImage p;
+    p.tensor.resize(in.size());
+    const LetterboxGeometry g = prepare_network_input(image, in.w, in.h, impl_->resize_mode(), p.tensor.data());
+    p.image_width = g.img_w;
+    p.image_height = g.img_h;
+    p.fitted_width = g.new_w;
+    p.fitted_height = g.new_h;
+    p.letterbox = g.mode == ResizeMode::Letterbox;
+    return p;
+}
+
+std::vector<std::vector<float>> Detector::infer(const std::vector<const PreparedImage*>& images) {
+    const size_t in_size = impl_->net->input_shape().size();
+    if (images.empty() || int(images.size()) > impl_->options.batch)
+        throw Error("infer() takes 1 to " + std::to_string(impl_->options.batch) + " images (the Detector's batch), got " +
+                    std::to_string(images.size()));
+    for (const PreparedImage* p : images)
+        if (!p || p->tensor.size() != in_size) throw Error("infer() needs images made by this Detector's prepare()");
+    std::lock_guard lock(impl_->mutex);
+    for (size_t i = 0; i < images.size(); ++i)
+        std::copy(images[i]->tensor.begin(), images[i]->tensor.end(), impl_->input.begin() + ptrdiff_t(i * in_size));
+    impl_->executor->forward(impl_->input.data());
+    const size_t out_size = impl_->net->layer(impl_->net->output_layer()).output_shape().size();
+    std::vector<std::vector<float>> outputs(images.size());
+    for (size_t i = 0; i < images.size(); ++i)
+        outputs[i].assign(impl_->executor->output() + i * out_size, impl_->executor->output() + (i + 1) * out_size);
+    return outputs;
+}
+
+std::vector<Detection> Detector::decode(const std::vector<float>& output, const PreparedImage& image,
+                                        const DetectThresholds& thresholds) const {
+    const Impl::Thresholds th = impl_->resolve(thresholds);
+    const Shape in = impl_->net->input_shape();
+    if (output.size() != impl_->net->layer(impl_->net->output_layer()).output_shape().size())
+        throw Error("decode() needs an output of this Detector's infer()");
+    const LetterboxGeometry g{.net_w = in.w, .net_h = in.h, .img_w = image.image_width, .img_h = image.image_height,
+                              .new_w = image.fitted_width, .new_h = image.fitted_height,
+                              .mode = image.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize};
+    RegionDecodeParams params = impl_->region;  // a copy: hier may differ per call, and calls run at once
+    params.hier_thresh = th.hier;
+    return decode_region(output.data(), params, g, th.thresh, th.nms, impl_->names);
 }
 
 const std::vector<std::string>& Detector::class_names() const { return impl_->names; }

@@ -136,10 +136,13 @@ TEST(Architecture, TheCommandLineReachesNoNewInternalHeader) {
     EXPECT_TRUE(stale.empty()) << "no longer included: shrink the list" << join(stale);
 }
 
-// The Python module is a binding of the public API and nothing else.
-TEST(Architecture, ThePythonModuleUsesOnlyThePublicApi) {
-    const auto found = includes_matching("python", std::regex("^(?!yolo9k/)"));
-    EXPECT_TRUE(found.empty()) << "src/python/ should use include/yolo9k/ only:" << join(found);
+// The Python module and the HTTP server are built on the public API and nothing else (the
+// server on its own folder too).
+TEST(Architecture, ThePythonModuleAndTheServerUseOnlyThePublicApi) {
+    const auto python = includes_matching("python", std::regex("^(?!yolo9k/)"));
+    EXPECT_TRUE(python.empty()) << "src/python/ should use include/yolo9k/ only:" << join(python);
+    const auto serve = includes_matching("serve", std::regex("^(?!yolo9k/|serve/)"));
+    EXPECT_TRUE(serve.empty()) << "src/serve/ should use include/yolo9k/ only:" << join(serve);
 }
 
 // The installed headers are all a program gets: they may include each other and system or
