@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <yolo9k/detector.h>
+#include <yolo9k/error.h>
 #include <yolo9k/limits.h>
 #include <yolo9k/server.h>
 
@@ -201,6 +202,41 @@ TEST(Server, ConcurrentRequestsShareForwardPassesWithTheSameResults) {
     const std::string metrics = c.Get("/metrics")->body;
     // 9 images in passes of 1 (the first request) and of 4 or fewer.
     EXPECT_NE(metrics.find(R"(yolo9k_batch_size_sum{model="shapes"} 9)"), std::string::npos) << metrics;
+}
+
+// Two models at once: each answers on its own route with its own classes; /v1/detect is
+// the first; /v1/models lists both.
+TEST(Server, SeveralModelsEachAnswerOnTheirOwnRoute) {
+    ServedFiles f;
+    test::TempDir other;
+    test::write_file(other.file("one.names"), "only\n");
+    test::write_file(other.file("one.cfg"), test::tiny_detector_cfg(1, 10, 0.001f));
+    Network net = Network::from_cfg_file(other.file("one.cfg"));
+    test::randomize_weights(net, 12);
+    net.save_weights(other.file("one.weights"));
+    ServerOptions o = options_for(f);
+    o.models.push_back({.name = "one", .cfg = other.file("one.cfg"), .weights = other.file("one.weights"),
+                        .names = other.file("one.names")});
+    Server server(o);
+    server.start();
+    server.wait_ready();
+    httplib::Client client("127.0.0.1", server.port());
+    const json models = body_json(client.Get("/v1/models"));
+    ASSERT_EQ(models["models"].size(), 2u);
+    EXPECT_EQ(models["models"][1]["name"], "one");
+    EXPECT_EQ(models["models"][1]["classes"], 1);
+    const json one = body_json(client.Post("/v1/models/one/detect", f.jpeg, "image/jpeg"));
+    EXPECT_EQ(one["model"], "one");
+    ASSERT_FALSE(one["detections"].empty());
+    for (const json& d : one["detections"]) EXPECT_EQ(d["name"], "only");
+    EXPECT_EQ(body_json(client.Post("/v1/detect", f.jpeg, "image/jpeg"))["model"], "shapes");
+    EXPECT_EQ(body_json(client.Post("/v1/models/shapes/detect", f.jpeg, "image/jpeg"))["model"], "shapes");
+    // Names a server cannot route are refused before anything loads.
+    ServerOptions bad = options_for(f);
+    bad.models.push_back({.name = "a/b", .cfg = f.cfg, .weights = f.weights});
+    EXPECT_THROW(Server{bad}, Error);
+    bad.models.back().name = "shapes";
+    EXPECT_THROW(Server{bad}, Error);
 }
 
 // The real command: SIGTERM while a request waits in the batch queue; the request is
