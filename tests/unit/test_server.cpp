@@ -14,10 +14,14 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <random>
 #include <thread>
 #include <tuple>
 
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +241,77 @@ TEST(Server, SeveralModelsEachAnswerOnTheirOwnRoute) {
     EXPECT_THROW(Server{bad}, Error);
     bad.models.back().name = "shapes";
     EXPECT_THROW(Server{bad}, Error);
+}
+
+// Raw bytes on a loopback TCP connection; returns what came back before the server closed
+// it (or `wait` passed).
+std::string exchange(int port, const std::string& bytes, bool half_close, std::chrono::milliseconds wait) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        close(fd);
+        return "connect failed";
+    }
+    timeval tv{0, int(std::chrono::microseconds(wait).count())};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (size_t sent = 0; sent < bytes.size();) {
+        const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;  // the server may close on a bad request before reading it all
+        sent += size_t(n);
+    }
+    if (half_close) shutdown(fd, SHUT_WR);
+    std::string reply;
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.append(buffer, size_t(n));
+    close(fd);
+    return reply;
+}
+
+// A bounded fuzz pass over the wire: random bytes, random mutations of a valid request,
+// requests cut short (half-closed), a lying Content-Length, huge headers and URIs. The
+// server answers what it can with a 4xx, never a 5xx, and keeps serving.
+TEST(Server, MalformedRequestsOnTheWireGetNoCrashAndNo5xx) {
+    ServedFiles f;
+    ServerOptions o = options_for(f);
+    o.read_timeout_s = 1;  // a request cut short waits this long
+    Server server(o);
+    server.start();
+    server.wait_ready();
+    const int port = server.port();
+    const std::string valid = "POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                              std::to_string(f.jpeg.size()) + "\r\nConnection: close\r\n\r\n" + f.jpeg;
+    std::mt19937 random(5);
+    std::vector<std::string> cases = {
+        "",
+        "\r\n\r\n",
+        "GET / HTTP/9.9\r\n\r\n",
+        "POST /v1/detect HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        "POST /v1/detect HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "POST /v1/detect HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Type: image/jpeg\r\n\r\nzz\r\nxx\r\n",
+        "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(100000, 'b') + "\r\n\r\n",
+        valid.substr(0, valid.size() / 2),  // a lying Content-Length, then half-closed
+    };
+    for (int i = 0; i < 40; ++i) {  // random bytes
+        std::string junk(size_t(random() % 2000), '\0');
+        for (char& c : junk) c = char(random());
+        cases.push_back(junk);
+    }
+    for (int i = 0; i < 60; ++i) {  // a valid request with a few bytes changed
+        std::string mutated = valid;
+        for (int k = 0; k < 1 + int(random() % 4); ++k) mutated[random() % mutated.size()] = char(random());
+        cases.push_back(mutated);
+    }
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const std::string reply = exchange(port, cases[i], true, std::chrono::milliseconds(3000));
+        EXPECT_EQ(reply.find("HTTP/1.1 5"), std::string::npos) << "case " << i << " got " << reply.substr(0, 200);
+    }
+    httplib::Client client("127.0.0.1", port);
+    EXPECT_EQ(client.Get("/healthz")->status, 200);
+    EXPECT_EQ(client.Post("/v1/detect", f.jpeg, "image/jpeg")->status, 200);
 }
 
 // The real command: SIGTERM while a request waits in the batch queue; the request is
