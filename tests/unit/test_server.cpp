@@ -255,7 +255,7 @@ std::string exchange(int port, const std::string& bytes, bool half_close, std::c
         close(fd);
         return "connect failed";
     }
-    timeval tv{0, int(std::chrono::microseconds(wait).count())};
+    timeval tv{time_t(wait.count() / 1000), suseconds_t(wait.count() % 1000 * 1000)};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (size_t sent = 0; sent < bytes.size();) {
         const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
