@@ -33,7 +33,7 @@ struct ServerOptions {
     // batch_wait_ms after the first for more to arrive. max_batch 1 turns batching off.
     int max_batch = 8;
     int batch_wait_ms = 5;
-    int workers = 0;  // HTTP threads (receive, image decode, box decode, reply); 0: 4 x cores, at least 8
+    int workers = 0;  // HTTP threads (receive, image decode, box decode, reply); 0: 4 x cores, at least 32 (a keep-alive connection holds one)
     int threads = 0;  // compute threads of each forward pass; 0: all cores
     std::size_t max_body_bytes = std::size_t(20) << 20;  // larger bodies get 413 (discarded unbuffered)
     int max_queue = 256;  // requests waiting per model beyond which new ones get 503

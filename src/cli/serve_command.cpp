@@ -68,7 +68,7 @@ Action add_serve_command(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(1, 64));
     sub->add_option("--batch-wait-ms", o->batch_wait_ms, "how long a request waits for others to batch with")
         ->capture_default_str()->check(CLI::Range(0, 10000));
-    sub->add_option("--workers", o->workers, "HTTP worker threads; 0: 4 per core, at least 8")
+    sub->add_option("--workers", o->workers, "HTTP worker threads; 0: 4 per core, at least 32")
         ->capture_default_str()->check(CLI::Range(0, 1024));
     sub->add_option("--threads", o->threads, "compute threads per forward pass; 0: all cores")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
