@@ -12,4 +12,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// An image whose header claims more pixels than limits().max_image_pixels (a server answers
+// it with 413 rather than 400).
+class ImageTooLarge : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace yolo9k

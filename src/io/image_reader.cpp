@@ -192,7 +192,7 @@ bool webp_decodable_by_opencv(const std::vector<std::uint8_t>& d) {
 void check_pixels(std::uint64_t width, std::uint64_t height, const std::string& name, const char* how) {
     const std::uint64_t max = limits().max_image_pixels;
     if (width * height > max || width > (1u << 30) || height > (1u << 30))
-        throw Error(name + ": " + how + " " + std::to_string(width) + "x" + std::to_string(height) + " pixels, over the " +
+        throw ImageTooLarge(name + ": " + how + " " + std::to_string(width) + "x" + std::to_string(height) + " pixels, over the " +
                     std::to_string(max) + "-pixel limit (raise it with --max-image-pixels, in megapixels)");
 }
 

@@ -91,8 +91,6 @@ struct Server::Impl {
     std::map<std::string, std::unique_ptr<serve::ModelRunner>> runners;  // filled by the loader
     std::vector<std::string> model_names;
     std::atomic<bool> ready{false}, draining{false};
-    std::mutex load_mutex;
-    std::exception_ptr load_error;
     std::promise<void> loaded;
     std::shared_future<void> loaded_future = loaded.get_future().share();
     std::thread listener, loader;
@@ -157,9 +155,10 @@ struct Server::Impl {
         cv::Mat image;
         try {
             image = decode_image(std::vector<std::uint8_t>(bytes->begin(), bytes->end()), name);
+        } catch (const ImageTooLarge& e) {
+            throw HttpError{413, e.what()};
         } catch (const Error& e) {
-            const std::string what = e.what();
-            throw HttpError{what.find("-pixel limit") != std::string::npos ? 413 : 400, what};
+            throw HttpError{400, e.what()};
         }
         const double decode_ms = ms_since(start);
         auto prepared = std::make_shared<Detector::PreparedImage>(r->detector().prepare(image));
