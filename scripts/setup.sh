@@ -11,7 +11,8 @@ PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           libpugixml-dev libcurl4-openssl-dev libcpp-httplib-dev
           libonnx-dev libprotobuf-dev
           pybind11-dev python3-dev python3-numpy python3-pytest  # the Python module and its tests
-          prometheus-cpp-dev  # yolo9k serve's /metrics
+          prometheus-cpp-dev wrk  # yolo9k serve: /metrics, and the load test
+          chromium chromium-driver python3-selenium  # the serve page in a real browser (test)
           ocl-icd-opencl-dev)  # libdnnl-dev's CMake config requires OpenCL (only a Recommends)
 source scripts/lib/packages.sh
 ensure_packages setup "${PACKAGES[@]}"

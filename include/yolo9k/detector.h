@@ -5,6 +5,7 @@
 //   for (const auto& d : det.detect(cv::imread("dog.jpg"))) ...
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,21 @@
 #include "yolo9k/model.h"
 
 namespace yolo9k {
+
+// Memory several Detectors share: their activation and scratch buffers (the largest one's
+// worth instead of the sum) and one lock, so their passes run one at a time. For one model at
+// several batch sizes, as `yolo9k serve` holds them; the results equal unshared Detectors'.
+class SharedDetectorMemory {
+public:
+    SharedDetectorMemory();
+    ~SharedDetectorMemory();
+    std::size_t bytes() const;  // activation and scratch memory held now
+    struct Impl;
+    const std::shared_ptr<Impl>& impl() const { return impl_; }
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
 
 struct DetectorOptions {
     std::string cfg;      // darknet .cfg whose last layer is [region]
@@ -43,6 +59,9 @@ struct DetectorOptions {
     // scored objectness x Pr(node), as darknet's `detector valid` with a map.
     float hier = .5f;
     std::string map;
+    // Share activation memory with the other Detectors given the same object (see above);
+    // null: this Detector's own.
+    std::shared_ptr<SharedDetectorMemory> shared_memory;
 };
 
 // Per call, instead of the DetectorOptions' (a server's query parameters): unset keeps the
@@ -98,7 +117,8 @@ public:
     const DetectorOptions& options() const;
 
     // The raw network pass on a prepared input (batch x 3 x H x W, RGB in [0,1]):
-    // returns the activated [region] output. For tools that need the tensor itself.
+    // returns the activated [region] output. For tools that need the tensor itself. With
+    // shared_memory, the output stays valid only until a Detector sharing it runs again.
     const float* forward(const float* input);
 
 private:

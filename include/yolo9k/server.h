@@ -6,7 +6,7 @@
 //   server.wait_ready();     // throws the load error, if any
 //   ... server.stop();       // drains the requests in flight
 //
-// Endpoints: POST /v1/detect and /v1/models/{name}/detect (an image body, or multipart with
+// Endpoints: GET / (a page to try it in a browser), POST /v1/detect and /v1/models/{name}/detect (an image body, or multipart with
 // one file; query thresh, nms, hier), GET /v1/models, /healthz, /readyz, /metrics
 // (Prometheus text). Concurrent requests for a model are gathered into one forward pass of up
 // to max_batch images, or fewer once batch_wait_ms has passed since the first arrived.

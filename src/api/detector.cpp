@@ -10,6 +10,7 @@
 #include "api/model_access.h"
 #include "backend/backend.h"
 #include "backend/onednn/settings.h"
+#include "backend/shared_workspace.h"
 #include "core/error.h"
 #include "core/file_read.h"
 #include "detect/letterbox.h"
@@ -32,11 +33,20 @@ std::vector<std::string> read_names_file(const std::string& path) {
     return names;
 }
 
+struct SharedDetectorMemory::Impl {
+    std::shared_ptr<SharedWorkspace> workspace = std::make_shared<SharedWorkspace>();
+};
+
+SharedDetectorMemory::SharedDetectorMemory() : impl_(std::make_shared<Impl>()) {}
+SharedDetectorMemory::~SharedDetectorMemory() = default;
+std::size_t SharedDetectorMemory::bytes() const { return impl_->workspace->bytes(); }
+
 struct Detector::Impl {
     DetectorOptions options;
     std::optional<Network> owned;             // empty when the network is a Model's
     std::shared_ptr<const Model::Impl> model;  // keeps that Model's network alive
     const Network* net;
+    std::shared_ptr<SharedWorkspace> shared;  // with shared_memory: activation memory and its lock
     std::unique_ptr<Executor> executor;
     RegionDecodeParams region;
     std::vector<std::string> names;
@@ -113,8 +123,10 @@ struct Detector::Impl {
         const auto onednn_settings = onednn::settings(
             o.direct_conv ? onednn::ConvAlgorithm::direct : onednn::ConvAlgorithm::fast,
             o.winograd_memory_mib < 0 ? onednn::Settings::kUnlimited : size_t(o.winograd_memory_mib) << 20);
+        if (o.shared_memory) shared = o.shared_memory->impl()->workspace;
         executor = make_executor(*net, o.backend,
-                                 {.batch = o.batch, .threads = o.threads, .settings = onednn_settings, .on_layer_ready = on_layer_ready});
+                                 {.batch = o.batch, .threads = o.threads, .settings = onednn_settings,
+                                  .on_layer_ready = on_layer_ready, .workspace = shared});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }
 
@@ -139,6 +151,12 @@ struct Detector::Impl {
         return r;
     }
 
+    // With shared memory: the lock every sharing Detector holds across a pass and the reading
+    // of its output (after its own mutex: always in that order).
+    std::unique_lock<std::mutex> shared_pass() {
+        return shared ? std::unique_lock<std::mutex>(shared->pass_mutex()) : std::unique_lock<std::mutex>();
+    }
+
     ResizeMode resize_mode() const { return options.letterbox ? ResizeMode::Letterbox : ResizeMode::Resize; }
 
     std::vector<std::vector<Detection>> run(const cv::Mat* images, int count, const DetectThresholds& t = {}) {
@@ -151,6 +169,7 @@ struct Detector::Impl {
             if (images[i].empty()) throw Error("empty image given to detect()");
             geometry[i] = prepare_network_input(images[i], in.w, in.h, resize_mode(), input.data() + i * in.size());
         }
+        const auto pass = shared_pass();
         executor->forward(input.data());
         const Shape out = net->layer(net->output_layer()).output_shape();
         std::vector<std::vector<Detection>> result(count);
@@ -209,6 +228,7 @@ std::vector<std::vector<float>> Detector::infer(const std::vector<const Prepared
     std::lock_guard lock(impl_->mutex);
     for (size_t i = 0; i < images.size(); ++i)
         std::copy(images[i]->tensor.begin(), images[i]->tensor.end(), impl_->input.begin() + ptrdiff_t(i * in_size));
+    const auto pass = impl_->shared_pass();
     impl_->executor->forward(impl_->input.data());
     const size_t out_size = impl_->net->layer(impl_->net->output_layer()).output_shape().size();
     std::vector<std::vector<float>> outputs(images.size());
@@ -238,6 +258,7 @@ int Detector::input_height() const { return impl_->net->input_shape().h; }
 const DetectorOptions& Detector::options() const { return impl_->options; }
 
 const float* Detector::forward(const float* input) {
+    const auto pass = impl_->shared_pass();
     impl_->executor->forward(input);
     return impl_->executor->output();
 }

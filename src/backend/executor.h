@@ -13,6 +13,7 @@
 namespace yolo9k {
 
 class Network;
+class SharedWorkspace;
 
 // Settings only one backend understands (oneDNN's Winograd choices, say): a struct that
 // backend defines in its own folder. A backend ignores settings of another type.
@@ -30,6 +31,9 @@ struct ExecutorOptions {
     // Called once a layer's kernel holds its own copy of the parameters, so an
     // inference-only owner can free host weights layer by layer (halves peak memory).
     std::function<void(int layer)> on_layer_ready;
+    // Activation and scratch memory shared with other executors that never run at the same
+    // time (see shared_workspace.h); null: this executor's own. A backend may ignore it.
+    std::shared_ptr<SharedWorkspace> workspace;
 };
 
 // How a backend runs one layer: `yolo9k info --backend`, `bench --layers` and the tests

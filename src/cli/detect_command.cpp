@@ -16,6 +16,7 @@
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
 #include "yolo9k/files.h"
+#include "yolo9k/frame_stream.h"
 #include "yolo9k/image.h"
 #include "yolo9k/inputs.h"
 #include "yolo9k/video.h"
@@ -31,6 +32,9 @@ struct DetectOptions {
     std::string json, out_dir;
     bool stretch = false, quiet = false;
     long max_frames = 0;
+    int stream_port = -1;  // -1: no stream
+    std::string stream_host = "127.0.0.1";
+    bool stream_wait = false;
 };
 
 // Where an annotated copy goes: DIR/<name>, made unique if two inputs share a name.
@@ -93,7 +97,9 @@ struct DetectRun {
     const DetectOptions& o;
     Detector& detector;
     JsonWriter& json;
+    FrameStream* stream;               // with --stream-port
     std::set<std::string> used_names;  // output files already written
+    std::int64_t streamed = 0;         // frame number of the next image (images have no own)
 
     void report(ImageDetections& result, double ms) {
         if (!o.quiet && o.json != "-") {
@@ -101,6 +107,15 @@ struct DetectRun {
             std::fflush(stdout);
         }
         json.add(result);
+    }
+
+    // Someone watches the stream: frames are worth drawing for it.
+    bool watched() const { return stream && stream->clients() > 0; }
+
+    // With --stream-port: the frame's JSON line, and its annotated image for /mjpeg.
+    void publish(const ImageDetections& result, std::int64_t frame, double time_s, const cv::Mat& annotated) {
+        if (stream) stream->publish(result, frame, time_s, annotated);
+        streamed = frame + 1;
     }
 
     // Images go through in batches of --batch; an unreadable one is named and counted.
@@ -128,8 +143,9 @@ struct DetectRun {
             for (size_t i = 0; i < batch.size(); ++i) {
                 ImageDetections result{names[i]->path, batch[i].cols, batch[i].rows, std::move(detections[i])};
                 report(result, ms);
+                if (!o.out_dir.empty() || watched()) draw_detections(batch[i], result.detections);
+                publish(result, streamed, 0, batch[i]);
                 if (!o.out_dir.empty()) {
-                    draw_detections(batch[i], result.detections);
                     const std::string path = output_path(o.out_dir, names[i]->path, ".jpg", used_names);
                     if (!cv::imwrite(path, batch[i])) throw Error(path + ": cannot write annotated image");
                 }
@@ -152,13 +168,14 @@ struct DetectRun {
                     ImageDetections result{s.path + "#" + std::to_string(frame.index), frame.image.cols, frame.image.rows,
                                            detector.detect(frame.image)};
                     report(result, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                    if (!o.out_dir.empty() || watched()) draw_detections(frame.image, result.detections);
+                    publish(result, frame.index, frame.time_s, frame.image);
                     if (!o.out_dir.empty()) {
                         if (!sink) {
                             const std::string name = s.kind == SourceKind::Camera ? "camera" + std::to_string(s.camera) : s.path;
                             sink = std::make_unique<VideoSink>(output_path(o.out_dir, name, ".mp4", used_names),
                                                                video.fps() > 0 ? video.fps() : 25.0, frame.image.size());
                         }
-                        draw_detections(frame.image, result.detections);
                         sink->write(frame.image);
                     }
                     if (o.max_frames > 0 && frame.index + 1 >= o.max_frames) break;
@@ -212,6 +229,13 @@ Action add_detect_command(CLI::App& app) {
     sub->add_option("--out", o->out_dir, "write annotated images / videos into this directory");
     sub->add_option("--max-frames", o->max_frames, "stop each video or camera after this many frames (0: all)")
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--stream-port", o->stream_port,
+                    "serve the results live over HTTP on this port while detecting: /stream (one JSON object per "
+                    "line and frame), /mjpeg (annotated frames), / (a page showing both); 0 picks a free port")
+        ->check(CLI::Range(0, 65535));
+    sub->add_option("--stream-host", o->stream_host, "address --stream-port listens on")->capture_default_str();
+    sub->add_flag("--stream-wait", o->stream_wait,
+                  "with --stream-port: wait for the first client before reading the first frame");
     sub->add_flag("-q,--quiet", o->quiet, "no per-image console lines");
     sub->add_option("inputs", o->inputs, "images, directories, list files (.txt/.list), videos, or cam:N")->required();
     return [o] {
@@ -229,12 +253,27 @@ Action add_detect_command(CLI::App& app) {
             fs::create_directories(o->out_dir, ec);
             if (ec) throw Error(o->out_dir + ": cannot create output directory: " + ec.message());
         }
+        if (o->stream_wait && o->stream_port < 0) throw Error("--stream-wait needs --stream-port");
         Detector detector(o->detector);
         JsonWriter json(o->json == "-" ? "-" : o->json);
-        DetectRun run{*o, detector, json, {}};
+        std::unique_ptr<FrameStream> stream;
+        if (o->stream_port >= 0) {
+            stream = std::make_unique<FrameStream>(FrameStreamOptions{.host = o->stream_host, .port = o->stream_port});
+            stream->start();
+            // On stderr, so that --json - keeps stdout pure JSON.
+            std::cerr << "yolo9k detect: streaming on http://" << o->stream_host << ":" << stream->port()
+                      << " (/stream: JSON lines, /mjpeg: annotated frames)" << std::endl;
+            if (o->stream_wait) {
+                std::cerr << "yolo9k detect: waiting for a client" << std::endl;
+                while (!stream->wait_for_client(std::chrono::seconds(1))) {
+                }
+            }
+        }
+        DetectRun run{*o, detector, json, stream.get(), {}};
         int failures = run.images(sources);  // images first, then videos: two statements, in order
         failures += run.videos(sources);
         json.finish();
+        if (stream) stream->finish();  // the clients read the last frames, then their replies end
         if (failures) std::cerr << "yolo9k: " << failures << " input(s) failed\n";
         return failures ? kExitFailure : kExitOk;
     };

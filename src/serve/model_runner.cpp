@@ -21,11 +21,16 @@ ModelRunner::ModelRunner(const ServedModel& served, const BatchingOptions& optio
     std::vector<int> sizes;
     for (int b = 1; b < options.max_batch; b *= 2) sizes.push_back(b);
     sizes.push_back(options.max_batch);
-    for (int b : sizes) {
+    // The Detectors never run at once (one pass at a time), so they share one set of
+    // activation and scratch buffers, the largest's: built largest first, it is sized once.
+    auto memory = std::make_shared<SharedDetectorMemory>();
+    for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
+        const int b = *it;
         DetectorOptions o{.cfg = served.cfg, .weights = served.weights, .names = served.names, .size = served.size,
                           .thresh = options.thresh, .nms = options.nms, .batch = b, .threads = options.threads,
                           .backend = options.backend};
         o.hier = options.hier;
+        o.shared_memory = memory;
         auto detector = std::make_unique<Detector>(model_, o);
         // Warm-up: oneDNN creates its primitives and scratchpads on the first pass.
         const cv::Mat grey(detector->input_height(), detector->input_width(), CV_8UC3, cv::Scalar::all(127));

@@ -17,6 +17,7 @@
 
 #include "serve/metrics.h"
 #include "serve/model_runner.h"
+#include "serve/web_page.h"
 #include "yolo9k/error.h"
 #include "yolo9k/image.h"
 
@@ -235,6 +236,9 @@ struct Server::Impl {
         http.Post(model_detect, handler("detect", [this](const auto& req, auto& res) {
                       detect(req, res, req.matches[1].str());
                   }));
+        http.Get("/", handler("page", [](const auto&, auto& res) {
+                     res.set_content(std::string(serve::web_page_html()), "text/html; charset=utf-8");
+                 }));
         http.Get("/v1/models", handler("models", [this](const auto&, auto& res) { reply_json(res, 200, models_json()); }));
         http.Get("/healthz", handler("healthz", [](const auto&, auto& res) { reply_json(res, 200, {{"status", "ok"}}); }));
         http.Get("/readyz", handler("readyz", [this](const auto&, auto& res) {
@@ -255,7 +259,7 @@ struct Server::Impl {
             http.Patch(path, method_not_allowed("detect", "POST"));
             http.Delete(path, method_not_allowed("detect", "POST"));
         }
-        for (const char* path : {"/v1/models", "/healthz", "/readyz", "/metrics"}) {
+        for (const char* path : {"/", "/v1/models", "/healthz", "/readyz", "/metrics"}) {
             http.Post(path, method_not_allowed("other", "GET"));
             http.Put(path, method_not_allowed("other", "GET"));
             http.Patch(path, method_not_allowed("other", "GET"));

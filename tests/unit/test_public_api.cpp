@@ -32,6 +32,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The shapes set (4 images) and its tiny.cfg with random weights in DIR/random.weights.
+void write_random_shapes_detector(const test::TempDir& dir, unsigned seed) {
+    test::write_shapes_dataset(dir, 4);
+    Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
+    test::randomize_weights(net, seed);
+    net.save_weights(dir.file("random.weights"));
+}
+
 TEST(PublicApi, CancelSavesTheStepAndResumeFinishesTheRun) {
     test::TempDir dir;
     test::write_shapes_dataset(dir, 8);
@@ -69,10 +77,7 @@ TEST(PublicApi, CancelSavesTheStepAndResumeFinishesTheRun) {
 
 TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
     test::TempDir dir;
-    test::write_shapes_dataset(dir, 4);
-    Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
-    test::randomize_weights(net, 3);
-    net.save_weights(dir.file("random.weights"));
+    write_random_shapes_detector(dir, 3);
     Detector detector({.cfg = dir.file("tiny.cfg"), .weights = dir.file("random.weights"),
                        .names = dir.file("shapes.names"), .thresh = 0.f, .threads = 1});
     const cv::Mat image = cv::imread(dir.file("images/s0.jpg"));
@@ -92,14 +97,67 @@ TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {
     EXPECT_EQ(mismatches, 0);
 }
 
+// Detectors of one model at several batch sizes sharing their activation memory (what
+// `yolo9k serve` holds): the same outputs as unshared Detectors, bit for bit, however their
+// calls interleave, including after a larger one joined and moved the shared buffers; and the
+// memory is the largest Detector's, not the sum.
+TEST(SharedDetectorMemory, DetectorsOfSeveralBatchSizesShareBuffersWithTheSameOutputs) {
+    test::TempDir dir;
+    write_random_shapes_detector(dir, 9);
+    Model model(dir.file("tiny.cfg"));
+    model.load_weights(dir.file("random.weights"));
+    const auto options = [&](int batch, std::shared_ptr<SharedDetectorMemory> memory) {
+        DetectorOptions o{.thresh = 0.f, .batch = batch, .threads = 1};
+        o.shared_memory = std::move(memory);
+        return o;
+    };
+    Detector own1(model, options(1, nullptr)), own4(model, options(4, nullptr));
+    auto memory = std::make_shared<SharedDetectorMemory>();
+    Detector shared1(model, options(1, memory));  // first: the buffers fit batch 1...
+    const std::size_t batch1_bytes = memory->bytes();
+    Detector shared4(model, options(4, memory));  // ...then grow (and move) for batch 4
+    EXPECT_GT(memory->bytes(), batch1_bytes);
+    auto only4 = std::make_shared<SharedDetectorMemory>();
+    Detector alone4(model, options(4, only4));
+    EXPECT_EQ(memory->bytes(), only4->bytes());  // batch 1 added nothing
+
+    std::vector<Detector::PreparedImage> prepared;
+    for (int i = 0; i < 4; ++i) prepared.push_back(own1.prepare(cv::imread(dir.file("images/s" + std::to_string(i) + ".jpg"))));
+    const std::vector<const Detector::PreparedImage*> four{&prepared[0], &prepared[1], &prepared[2], &prepared[3]};
+    const auto want4 = own4.infer(four);
+    std::vector<std::vector<float>> want1;
+    for (const auto& p : prepared) want1.push_back(own1.infer({&p}).front());
+    ASSERT_NE(want1[0], want1[1]);  // different images: a stale buffer would show
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < 4; ++i) {
+            EXPECT_EQ(shared1.infer({&prepared[i]}).front(), want1[i]) << "image " << i;
+            EXPECT_EQ(shared4.infer(four), want4);
+        }
+    }
+    // From two threads at once: the shared lock keeps the passes apart.
+    std::atomic<int> mismatches{0};
+    std::thread a([&] {
+        for (int k = 0; k < 6; ++k)
+            if (shared1.infer({&prepared[k % 4]}).front() != want1[k % 4]) ++mismatches;
+    });
+    std::thread b([&] {
+        for (int k = 0; k < 3; ++k)
+            if (shared4.infer(four) != want4) ++mismatches;
+    });
+    a.join();
+    b.join();
+    EXPECT_EQ(mismatches, 0);
+    const cv::Mat image = cv::imread(dir.file("images/s2.jpg"));
+    const auto d_own = own1.detect(image), d_shared = shared1.detect(image);
+    ASSERT_EQ(d_own.size(), d_shared.size());
+    for (size_t i = 0; i < d_own.size(); ++i) EXPECT_EQ(d_own[i].score, d_shared[i].score);
+}
+
 // Per-call thresholds (a server's query parameters) give what a Detector built with them
 // gives, and leave the Detector's own options alone for the next call.
 TEST(PublicApi, PerCallThresholdsEqualADetectorBuiltWithThem) {
     test::TempDir dir;
-    test::write_shapes_dataset(dir, 4);
-    Network net = Network::from_cfg_file(dir.file("tiny.cfg"));
-    test::randomize_weights(net, 5);
-    net.save_weights(dir.file("random.weights"));
+    write_random_shapes_detector(dir, 5);
     const DetectorOptions base{.cfg = dir.file("tiny.cfg"), .weights = dir.file("random.weights"), .thresh = 0.f,
                                .threads = 1};
     DetectorOptions strict = base;

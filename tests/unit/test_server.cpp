@@ -121,6 +121,18 @@ TEST(Server, DetectionsEqualTheDetectorsAndModelsHealthAndReadinessAnswer) {
     EXPECT_EQ(models["models"][0]["batch_sizes"], json({1, 2, 4, 8}));
     EXPECT_EQ(client.Get("/healthz")->status, 200);
     EXPECT_EQ(body_json(client.Get("/readyz"))["ready"], true);
+
+    // The page at / (tests/browser drives it in chromium): HTML that posts to the model
+    // routes; only GET.
+    const auto page = client.Get("/");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(page->body.find("/v1/models/${encodeURIComponent(model)}/detect"), std::string::npos);
+    const auto post_page = client.Post("/", f.jpeg, "image/jpeg");
+    ASSERT_TRUE(post_page);
+    EXPECT_EQ(post_page->status, 405);
+    EXPECT_EQ(post_page->get_header_value("Allow"), "GET");
 }
 
 TEST(Server, EveryClientMistakeGetsA4xxWithAJsonError) {

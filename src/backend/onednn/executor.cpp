@@ -12,6 +12,7 @@
 #include "backend/backend.h"
 #include "backend/host/host_train_executor.h"
 #include "backend/onednn/kernel.h"
+#include "backend/shared_workspace.h"
 #include "core/error.h"
 #include "core/limits.h"
 #include "network/network.h"
@@ -35,7 +36,7 @@ class OnednnExecutor final : public Executor {
 public:
     OnednnExecutor(const Network& net, const ExecutorOptions& o)
         : net_(net), batch_(o.batch), threads_(o.threads > 0 ? o.threads : default_thread_count()),
-          engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+          engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), workspace_(o.workspace) {
         if (net.weights_released()) throw Error("onednn backend: the network's host weights were released");
         if (o.threads != 0) check_thread_count(o.threads, "--threads");
         const auto* own = dynamic_cast<const Settings*>(o.settings.get());
@@ -106,22 +107,26 @@ public:
             for (int v = 0; v <= i; ++v)
                 if (owner[v] == v && last_use[v] == i) slots[slot_of[v]].free = true;
         }
+        // Own buffers, or slots of the shared workspace (slot 0: the scratchpad).
         for (const auto& s : slots) {
-            buffers_.push_back(allocate(s.bytes));
+            slot_bytes_.push_back(s.bytes);
+            if (!workspace_) buffers_.push_back(allocate(s.bytes));
             activation_bytes_ += s.bytes;
         }
-        scratch_ = allocate(scratch_bytes_);
-        memory scratch_mem(memory::desc({int64_t(std::max<size_t>(scratch_bytes_, 1))}, memory::data_type::u8, tag::a),
-                           engine_, scratch_.get());
+        if (!workspace_) scratch_ = allocate(scratch_bytes_);
+        slot_of_value_.resize(n);
+        for (int i = 0; i < n; ++i) slot_of_value_[i] = slot_of[owner[i]];
+        bound_ = addresses();
+        scratch_mem_ = memory(memory::desc({int64_t(std::max<size_t>(scratch_bytes_, 1))}, memory::data_type::u8, tag::a),
+                              engine_, bound_[0]);
 
         // 4. Bind.
         values_.resize(n);
-        for (int i = 0; i < n; ++i)
-            values_[i] = memory(value_md[i], engine_, buffers_[slot_of[owner[i]]].get());
+        for (int i = 0; i < n; ++i) values_[i] = memory(value_md[i], engine_, bound_[1 + slot_of_value_[i]]);
         for (int i = 0; i < n; ++i) {
             std::vector<memory> srcs;
             for (int s : net.layer(i).sources()) srcs.push_back(s < 0 ? input_ : values_[s]);
-            kernels_[i]->bind(srcs, values_[i], scratch_mem);
+            kernels_[i]->bind(srcs, values_[i], scratch_mem_);
         }
 
         // 5. The result in plain NCHW (detection heads already write it so).
@@ -138,6 +143,7 @@ public:
 
     void forward(const float* input) override {
         omp_set_num_threads(threads_);
+        rebind_if_moved();
         input_.set_data_handle(const_cast<float*>(input));
         for (auto& k : kernels_) k->execute(stream_);
         if (output_reorder_) output_reorder_.execute(stream_, values_[net_.output_layer()], output_plain_);
@@ -146,6 +152,7 @@ public:
 
     void forward_timed(const float* input, std::vector<double>& layer_ms) override {
         omp_set_num_threads(threads_);
+        rebind_if_moved();
         input_.set_data_handle(const_cast<float*>(input));
         layer_ms.assign(kernels_.size(), 0.0);
         for (size_t i = 0; i < kernels_.size(); ++i) {
@@ -186,15 +193,39 @@ protected:
     const Network& network() const override { return net_; }
 
 private:
+    // Where the scratchpad (index 0) and each activation slot (1 + slot) live now.
+    std::vector<void*> addresses() {
+        std::vector<void*> a{workspace_ ? workspace_->reserve(0, scratch_bytes_) : scratch_.get()};
+        for (size_t s = 0; s < slot_bytes_.size(); ++s)
+            a.push_back(workspace_ ? workspace_->reserve(1 + s, slot_bytes_[s]) : buffers_[s].get());
+        return a;
+    }
+
+    // A shared workspace grows when a larger executor joins it, and its slots move: the
+    // memory objects the kernels hold are handles, so pointing them at the new place is enough.
+    void rebind_if_moved() {
+        if (!workspace_) return;
+        std::vector<void*> now = addresses();
+        if (now == bound_) return;
+        scratch_mem_.set_data_handle(now[0]);
+        for (size_t i = 0; i < values_.size(); ++i) values_[i].set_data_handle(now[1 + slot_of_value_[i]]);
+        bound_ = std::move(now);
+    }
+
     const Network& net_;
     int batch_, threads_;
     dnnl::engine engine_;
     dnnl::stream stream_;
     memory input_;
     std::vector<std::unique_ptr<Kernel>> kernels_;
-    std::vector<Buffer> buffers_;
+    std::shared_ptr<SharedWorkspace> workspace_;
+    std::vector<Buffer> buffers_;  // own activation slots (none with a shared workspace)
+    std::vector<size_t> slot_bytes_;
+    std::vector<int> slot_of_value_;  // each layer's output: its slot
+    std::vector<void*> bound_;        // addresses() the memory objects point at
     std::vector<memory> values_;
     Buffer scratch_;
+    memory scratch_mem_;
     size_t scratch_bytes_ = 0, activation_bytes_ = 0;
     memory output_plain_;
     dnnl::reorder output_reorder_;
