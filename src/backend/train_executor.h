@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/train_profile.h"
 #include "core/shape.h"
 
 namespace yolo9k {
@@ -59,6 +60,9 @@ public:
     virtual std::span<const float> layer_output(int layer) const = 0;
     // One line per layer: which kernel runs it.
     virtual std::string describe() const = 0;
+    // Record where each pass's time goes into `profile` (reset to the network's layers), or
+    // stop recording (null). A backend that cannot split its passes throws.
+    virtual void set_profile(TrainProfile* profile);
 };
 
 // A per-layer training kernel (the unit a host backend optimises). Same contract as
@@ -73,6 +77,11 @@ public:
     // The layer's host parameters changed (optimizer step, weights loaded): re-read them.
     virtual void parameters_changed() {}
     std::string impl;  // what runs, for describe()
+    // Set while the executor profiles (train_profile.h): the kernel marks its phases on it.
+    PhaseClock* clock = nullptr;
+    void mark(TrainPhase phase) {
+        if (clock) clock->mark(phase);
+    }
 };
 
 struct TrainKernelContext {

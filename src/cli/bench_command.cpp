@@ -73,6 +73,63 @@ std::vector<std::string> layer_impls(const Executor& ex, int layers) {
     return impls;
 }
 
+// `bench --train --layers`: each layer's mean ms per step in each phase, the convolution
+// phases' GFLOP/s, and the sums with their share of the step. Returns the rows as JSON.
+nlohmann::json print_train_layer_times(const perf::TrainBenchResult& r, double peak_gflops) {
+    const auto gf = [](double gflop, double ms) { return ms > 0 ? gflop / (ms * 1e-3) : 0.0; };
+    std::printf("\n  per layer, mean ms per step (%s, %d, batch %d); GF/s: the convolution phases' rate\n",
+                std::filesystem::path(r.cfg).filename().string().c_str(), r.size, r.batch);
+    std::printf("  %5s %-14s", "layer", "type");
+    for (size_t p = 0; p < kTrainPhases; ++p) std::printf(" %11s", train_phase_name(TrainPhase(p)));
+    std::printf(" %9s %9s %9s %9s\n", "total", "fwd GF/s", "bwdW GF/s", "bwdD GF/s");
+    std::array<double, kTrainPhases> sum{};
+    double fwd_gflop = 0, bwd_w_gflop = 0, bwd_d_gflop = 0;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const perf::TrainLayerTime& l : r.layers) {
+        std::printf("  %5d %-14s", l.layer, l.type.c_str());
+        nlohmann::json phases;
+        for (size_t p = 0; p < kTrainPhases; ++p) {
+            std::printf(" %11.2f", l.ms[p]);
+            sum[p] += l.ms[p];
+            phases[train_phase_name(TrainPhase(p))] = l.ms[p];
+        }
+        std::printf(" %9.2f", l.total_ms());
+        const auto& ms = l.ms;
+        const double f = gf(l.conv_gflop, ms[size_t(TrainPhase::conv_forward)]);
+        const double w = gf(l.conv_gflop, ms[size_t(TrainPhase::backward_weights)]);
+        const double d = l.input_gradient ? gf(l.conv_gflop, ms[size_t(TrainPhase::backward_data)]) : 0;
+        if (l.conv_gflop > 0 && l.input_gradient)
+            std::printf(" %9.1f %9.1f %9.1f\n", f, w, d);
+        else if (l.conv_gflop > 0)
+            std::printf(" %9.1f %9.1f %9s\n", f, w, "-");  // layer 0: no data gradient
+        else
+            std::printf("\n");
+        if (l.conv_gflop > 0) {
+            fwd_gflop += l.conv_gflop;
+            bwd_w_gflop += l.conv_gflop;
+            if (l.input_gradient) bwd_d_gflop += l.conv_gflop;
+        }
+        rows.push_back({{"layer", l.layer}, {"type", l.type}, {"ms", phases}, {"conv_gflop", l.conv_gflop}});
+    }
+    double layers_total = 0;
+    for (double v : sum) layers_total += v;
+    const double step = layers_total + r.loss_ms + r.update_ms;
+    std::printf("  %5s %-14s", "", "sum");
+    for (double v : sum) std::printf(" %11.2f", v);
+    const auto& ms = sum;
+    std::printf(" %9.2f %9.1f %9.1f %9.1f\n", layers_total, gf(fwd_gflop, ms[size_t(TrainPhase::conv_forward)]),
+                gf(bwd_w_gflop, ms[size_t(TrainPhase::backward_weights)]), gf(bwd_d_gflop, ms[size_t(TrainPhase::backward_data)]));
+    std::printf("  %5s %-14s", "", "% of step");
+    for (double v : sum) std::printf(" %10.1f%%", 100 * v / step);
+    std::printf("\n  region loss %.2f ms (%.1f%%), SGD + weights into the kernels %.2f ms (%.1f%%); step %.2f ms\n",
+                r.loss_ms, 100 * r.loss_ms / step, r.update_ms, 100 * r.update_ms / step, step);
+    std::printf("  convolution phases at %% of the %.1f GFLOP/s peak: fwd %.1f%%, bwd weights %.1f%%, bwd data %.1f%%\n",
+                peak_gflops, 100 * gf(fwd_gflop, ms[size_t(TrainPhase::conv_forward)]) / peak_gflops,
+                100 * gf(bwd_w_gflop, ms[size_t(TrainPhase::backward_weights)]) / peak_gflops,
+                100 * gf(bwd_d_gflop, ms[size_t(TrainPhase::backward_data)]) / peak_gflops);
+    return rows;
+}
+
 // `bench --layers`: each layer's median time, default vs direct convolution, with what runs it.
 nlohmann::json print_layer_times(const Network& net, int batch, int threads, const std::vector<float>& input, int iterations) {
     auto fast = make_executor(net, "onednn", {.batch = batch, .threads = threads});
@@ -139,7 +196,9 @@ Action add_bench_command(CLI::App& app) {
     sub->add_option("--dataset", o->dataset, "also measure mAP@.5 per size on this labelled set (see `yolo9k eval`)");
     sub->add_option("--split", o->split, "split of --dataset (VOC ImageSets/Main) or of --data");
     sub->add_option("--names", o->names, "class names for --dataset")->check(CLI::ExistingFile);
-    sub->add_flag("--layers", o->layers, "also time every layer, Winograd (default) vs direct convolution");
+    sub->add_flag("--layers", o->layers,
+                  "also time every layer, Winograd (default) vs direct convolution; with --train: every layer's "
+                  "forward, batch norm + activation, weight- and data-gradient time");
     sub->add_flag("--train", o->train,
                   "training speed: forward + region loss + backward + SGD step per batch (default batch 8, size 416)");
     return [o] {
@@ -181,24 +240,27 @@ Action add_bench_command(CLI::App& app) {
             // Training throughput: conv work counted as 3x the forward FLOPs (2x for layer 0).
             std::vector<int> batches = o->batches == std::vector<int>{1, 8} ? std::vector<int>{8} : o->batches;
             std::vector<int> sizes = o->sizes.empty() ? std::vector<int>{416} : o->sizes;
-            std::printf("%-22s %5s %5s %9s %8s %8s %8s %9s %8s %7s\n", "cfg", "size", "batch", "step ms", "fwd ms",
-                        "bwd ms", "sgd ms", "images/s", "GFLOP/s", "% peak");
+            std::printf("%-22s %5s %5s %9s %8s %8s %8s %8s %9s %8s %7s\n", "cfg", "size", "batch", "step ms", "fwd ms",
+                        "loss ms", "bwd ms", "sgd ms", "images/s", "GFLOP/s", "% peak");
             nlohmann::json rows = nlohmann::json::array();
             for (const auto& cfg : o->cfgs)
                 for (int size : sizes)
                     for (int batch : batches) {
                         perf::TrainBenchResult r = perf::bench_training(
                             {.cfg = cfg, .size = size, .batch = batch, .iterations = std::max(3, o->iterations / 2),
-                             .threads = threads});
+                             .threads = threads, .layers = o->layers});
                         const double pct = 100.0 * r.gflops / peak.gflops_total;
-                        std::printf("%-22s %5d %5d %9.1f %8.1f %8.1f %8.1f %9.2f %8.1f %6.1f%%\n",
+                        std::printf("%-22s %5d %5d %9.1f %8.1f %8.1f %8.1f %8.1f %9.2f %8.1f %6.1f%%\n",
                                     fs::path(cfg).filename().string().c_str(), size, batch, r.step_ms, r.forward_ms,
-                                    r.backward_ms, r.update_ms, r.images_per_s, r.gflops, pct);
+                                    r.loss_ms, r.backward_ms, r.update_ms, r.images_per_s, r.gflops, pct);
+                        nlohmann::json row{{"cfg", cfg}, {"size", size}, {"batch", batch}, {"step_ms", r.step_ms},
+                                           {"forward_ms", r.forward_ms}, {"loss_ms", r.loss_ms},
+                                           {"backward_ms", r.backward_ms}, {"update_ms", r.update_ms},
+                                           {"images_per_s", r.images_per_s}, {"conv_gflops", r.gflops},
+                                           {"fraction_of_peak", pct / 100}};
+                        if (o->layers) row["layers"] = print_train_layer_times(r, peak.gflops_total);
                         std::fflush(stdout);
-                        rows.push_back({{"cfg", cfg}, {"size", size}, {"batch", batch}, {"step_ms", r.step_ms},
-                                        {"forward_ms", r.forward_ms}, {"backward_ms", r.backward_ms},
-                                        {"update_ms", r.update_ms}, {"images_per_s", r.images_per_s},
-                                        {"conv_gflops", r.gflops}, {"fraction_of_peak", pct / 100}});
+                        rows.push_back(row);
                     }
             report["training"] = rows;
             if (!o->json.empty()) write_file_atomically(o->json, dump_json(report, 2) + "\n");

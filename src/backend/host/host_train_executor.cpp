@@ -61,6 +61,7 @@ public:
     void reshape() override { build(); }
     std::span<const float> layer_output(int layer) const override;
     std::string describe() const override;
+    void set_profile(TrainProfile* profile) override;
 
 private:
     void build();
@@ -76,6 +77,8 @@ private:
     std::vector<LayerGradients> grads_;
     std::vector<int> grad_slot_;  // layer -> index in grads_, or -1
     const float* input_ = nullptr;  // the last forward's input (the caller keeps it alive)
+    TrainProfile* profile_ = nullptr;  // with set_profile()
+    PhaseClock clock_;
 };
 
 HostTrainExecutor::HostTrainExecutor(Network& net, std::string backend, const TrainExecutorOptions& options,
@@ -133,6 +136,7 @@ void HostTrainExecutor::build() {
         TrainKernelContext ctx{l, batch_};
         const TrainKernelFactory* f = kernels_for_ ? kernels_for_(l.type()) : nullptr;
         kernels_.push_back(f ? (*f)(ctx) : make_reference_train_kernel(ctx));
+        kernels_.back()->clock = profile_ ? &clock_ : nullptr;
         output_sizes_[i] = size_t(batch_) * l.output_shape().size();
         ensure(outputs_[i], output_sizes_[i]);
         if (i < head_) ensure(output_grads_[i], output_sizes_[i]);
@@ -146,7 +150,9 @@ void HostTrainExecutor::forward(const float* input) {
     for (int i = 0; i <= head_; ++i) {
         in.clear();
         for (int s : net_.layer(i).sources()) in.push_back(s < 0 ? input : outputs_[s].data());
+        if (profile_) clock_.begin(*profile_, i);
         kernels_[i]->forward(in, outputs_[i].data(), states_[i].data());
+        if (profile_) clock_.mark(TrainPhase::other_forward);  // what the kernel did not mark
     }
     input_ = input;
 }
@@ -178,7 +184,9 @@ void HostTrainExecutor::backward(const float* head_input_grad) {
             in_grads.push_back(s < 0 ? nullptr : output_grads_[s].data());
         }
         float* pg = grad_slot_[i] >= 0 ? grads_[grad_slot_[i]].data.data() : nullptr;
+        if (profile_) clock_.begin(*profile_, i);
         kernels_[i]->backward(in, outputs_[i].data(), output_grads_[i].data(), states_[i].data(), in_grads, pg);
+        if (profile_) clock_.mark(TrainPhase::other_backward);
     }
 }
 
@@ -193,6 +201,12 @@ void HostTrainExecutor::parameters_changed() {
 std::span<const float> HostTrainExecutor::layer_output(int layer) const {
     if (layer < 0 || layer > head_) throw Error("layer_output: no training output for layer " + std::to_string(layer));
     return {outputs_[layer].data(), output_sizes_[layer]};
+}
+
+void HostTrainExecutor::set_profile(TrainProfile* profile) {
+    profile_ = profile;
+    if (profile_) profile_->reset(net_.size());
+    for (auto& k : kernels_) k->clock = profile_ ? &clock_ : nullptr;
 }
 
 std::string HostTrainExecutor::describe() const {

@@ -190,13 +190,17 @@ public:
                                         {DNNL_ARG_WEIGHTS, weights_fwd_},
                                         {DNNL_ARG_DST, memory(dst_md_, cpu_engine(), z)}});
             stream_.wait();
+            mark(TrainPhase::conv_forward);
             batch_norm_activation_forward(dst_layout_, z, scales_.data(), biases_.data(), activation_, kEpsilon, state,
                                           state + filters_, output);
             update_rolling_statistics(state, state + filters_);
+            mark(TrainPhase::bn_activation_forward);
         } else {
             conv_fwd_.execute(
                 stream_,
                 {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights_fwd_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, grad_}});
+            stream_.wait();
+            mark(TrainPhase::conv_forward);
             run(stream_, out_to_plain_, grad_, memory(plain_dst_, cpu_engine(), output));
             stream_.wait();
         }
@@ -217,6 +221,7 @@ public:
         } else {
             activation_backward(dst_layout_, activation_, output, output_grad, g);
         }
+        mark(TrainPhase::bn_activation_backward);
         // The input in the convolution's layout: the forward's converted copy, or the caller's.
         const memory x = src_in_ ? x_ : memory(plain_src_, eng, const_cast<float*>(inputs[0]));
         Args weight_args = {{DNNL_ARG_SRC, weights_src_(stream_, x)},
@@ -225,11 +230,15 @@ public:
         if (!bn_) weight_args[DNNL_ARG_DIFF_BIAS] = diff_bias_;
         conv_bwd_weights_.execute(stream_, weight_args);
         run(stream_, dw_out_, diff_weights_, memory(plain_w_, eng, weight_grad));
+        stream_.wait();
+        mark(TrainPhase::backward_weights);
         if (!input_grads.empty() && input_grads[0]) {
             conv_bwd_data_.execute(stream_, {{DNNL_ARG_DIFF_DST, data_diff_dst_(stream_, grad_)},
                                              {DNNL_ARG_WEIGHTS, weights_bwd_},
                                              {DNNL_ARG_DIFF_SRC, dx_}});
             run(stream_, dx_out_, dx_, memory(plain_src_, eng, input_grads[0]));
+            stream_.wait();
+            mark(TrainPhase::backward_data);
         }
         stream_.wait();
         if (!bn_) add_into(bias_grad, static_cast<const float*>(diff_bias_.get_data_handle()));
