@@ -12,6 +12,13 @@
 
 namespace yolo9k {
 
+struct AlignedFree {
+    void operator()(void* p) const;
+};
+using AlignedBuffer = std::unique_ptr<void, AlignedFree>;
+// At least `bytes` (rounded up to 64, at least 64), 64-byte aligned; throws Error naming `what`.
+AlignedBuffer allocate_aligned(std::size_t bytes, const char* what);
+
 class SharedWorkspace {
 public:
     std::mutex& pass_mutex() { return pass_; }
@@ -21,12 +28,9 @@ public:
     std::size_t bytes() const;  // held in all slots
 
 private:
-    struct Free {
-        void operator()(void* p) const;
-    };
     struct Slot {
         std::size_t bytes = 0;
-        std::unique_ptr<void, Free> data;
+        AlignedBuffer data;
     };
     std::mutex pass_;
     mutable std::mutex slots_mutex_;

@@ -20,17 +20,7 @@
 namespace yolo9k::onednn {
 namespace {
 
-struct AlignedFree {
-    void operator()(void* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<void, AlignedFree>;
-
-Buffer allocate(size_t bytes) {
-    bytes = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes of activations");
-    return Buffer(p);
-}
+using Buffer = AlignedBuffer;
 
 class OnednnExecutor final : public Executor {
 public:
@@ -110,10 +100,10 @@ public:
         // Own buffers, or slots of the shared workspace (slot 0: the scratchpad).
         for (const auto& s : slots) {
             slot_bytes_.push_back(s.bytes);
-            if (!workspace_) buffers_.push_back(allocate(s.bytes));
+            if (!workspace_) buffers_.push_back(allocate_aligned(s.bytes, "activations"));
             activation_bytes_ += s.bytes;
         }
-        if (!workspace_) scratch_ = allocate(scratch_bytes_);
+        if (!workspace_) scratch_ = allocate_aligned(scratch_bytes_, "scratchpad");
         slot_of_value_.resize(n);
         for (int i = 0; i < n; ++i) slot_of_value_[i] = slot_of[owner[i]];
         bound_ = addresses();
