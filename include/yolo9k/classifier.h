@@ -21,6 +21,7 @@ struct ClassifierOptions {
     int size = 0;              // override the cfg's input side (0: the cfg's)
     int threads = 0;           // 0: all cores
     std::string backend = "onednn";
+    std::string precision = "f32";  // as DetectorOptions::precision
 };
 
 // Calls from several threads run one at a time, as Detector's do.

@@ -72,7 +72,9 @@ public:
     std::string describe() const;
     // How `backend` would run each layer (its kernel, or the shared host path), one line
     // per layer; throws for a backend that this build does not have.
-    std::string describe_execution(const std::string& backend) const;
+    // `precision`: as DetectorOptions::precision (each layer's kernel and output type show which
+    // arithmetic it runs in).
+    std::string describe_execution(const std::string& backend, const std::string& precision = "f32") const;
 
     struct Impl;
 

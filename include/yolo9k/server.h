@@ -39,6 +39,7 @@ struct ServerOptions {
     int max_queue = 256;  // requests waiting per model beyond which new ones get 503
     float thresh = .5f, nms = .45f, hier = .5f;  // defaults for requests that give none
     std::string backend = "onednn";
+    std::string precision = "f32";  // as DetectorOptions::precision
     int read_timeout_s = 10;  // a client that stalls mid-request is dropped after this
 };
 

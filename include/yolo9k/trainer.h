@@ -43,6 +43,11 @@ struct TrainerOptions {
     int save_every = 1000;       // <name>_<iteration>.weights
     int map_every = 0;           // mAP@.5 on the validation set every N steps (0: never)
     std::string valid_split;     // with a dataset path: the split map_every evaluates
+    // With map_every: also mAP@.5 on this many training images (evenly spaced, unaugmented, at
+    // the cfg's size), so a model that does not learn (both low) can be told from one that
+    // overfits (training high, validation low). -1: as many as the validation set, at most
+    // 500; 0: not measured.
+    int train_map_images = -1;
     // YOLO9000 joint training: classification-only images (a folder of <class name>/
     // folders, or a list whose folders name the classes), mixed into the batches with
     // class_ratio of them per detection image (the paper's YOLO9000: 4).
@@ -62,6 +67,13 @@ struct TrainingProgress {
     // Over this step's boxes: mean IoU of the best anchor, recall at IoU .5, objectness at
     // the responsible anchors and elsewhere.
     float average_iou = 0, recall50 = 0, objectness = 0, no_objectness = 0;
+};
+
+struct TrainingEvaluation {
+    int64_t iteration = 0;
+    double map50 = 0;            // on the validation set
+    double train_map50 = -1;     // on the training images (-1: not measured)
+    int images = 0, train_images = 0;
 };
 
 struct TrainingSummary {
@@ -84,6 +96,8 @@ public:
     void on_progress(std::function<void(const TrainingProgress&)> callback);
     // Called after each map_every evaluation.
     void on_map(std::function<void(int64_t iteration, double map50)> callback);
+    // The same, with the training-set mAP beside the validation one.
+    void on_evaluation(std::function<void(const TrainingEvaluation&)> callback);
     // Safe from any thread: the step in progress finishes, is saved as <name>_last, and
     // run() returns with cancelled = true.
     void cancel();

@@ -125,7 +125,8 @@ struct Detector::Impl {
             o.winograd_memory_mib < 0 ? onednn::Settings::kUnlimited : size_t(o.winograd_memory_mib) << 20);
         if (o.shared_memory) shared = o.shared_memory->impl()->workspace;
         executor = make_executor(*net, o.backend,
-                                 {.batch = o.batch, .threads = o.threads, .settings = onednn_settings,
+                                 {.batch = o.batch, .threads = o.threads, .precision = parse_precision(o.precision),
+                                  .settings = onednn_settings,
                                   .on_layer_ready = on_layer_ready, .workspace = shared});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }

@@ -68,10 +68,10 @@ std::vector<LayerSummary> Model::layers() const {
     return out;
 }
 
-std::string Model::describe_execution(const std::string& backend) const {
+std::string Model::describe_execution(const std::string& backend, const std::string& precision) const {
     Network& net = *impl_->net;
     // Kernels are built from the weights; a model that has none yet still has its shapes.
-    return make_executor(net, backend)->describe();
+    return make_executor(net, backend, {.precision = parse_precision(precision)})->describe();
 }
 
 std::vector<BackendInfo> available_backends() {

@@ -24,7 +24,8 @@ struct Backend {
     // Layer types with this backend's own inference / training kernels.
     std::function<bool(std::string_view layer_type)> supports;
     std::function<bool(std::string_view layer_type)> supports_training;
-    std::vector<Precision> precisions = {Precision::f32};
+    std::vector<Precision> precisions = {Precision::f32};  // inference
+    std::vector<Precision> training_precisions = {Precision::f32};
     std::vector<std::string> devices = {"cpu"};  // accepted ExecutorOptions::device values
     bool test_only = false;  // an oracle for tests (the op table), not offered to users
     std::function<std::unique_ptr<Executor>(const Network&, const ExecutorOptions&)> make_executor;

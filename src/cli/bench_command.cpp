@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -43,6 +44,7 @@ struct BenchOptions {
     std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
     bool train = false;  // training throughput instead of inference
     bool layers = false;  // per-layer times, Winograd vs direct
+    std::vector<std::string> precisions{"f32"};  // reduced precisions add rows (yolo9k-bf16)
 };
 
 // Median wall time of each layer over `iterations` timed forward passes.
@@ -199,6 +201,11 @@ Action add_bench_command(CLI::App& app) {
     sub->add_flag("--layers", o->layers,
                   "also time every layer, Winograd (default) vs direct convolution; with --train: every layer's "
                   "forward, batch norm + activation, weight- and data-gradient time");
+    sub->add_option("--precision", o->precisions,
+                    "arithmetic(s) to time: f32 (always), bf16 (adds a yolo9k-bf16 row, against the measured "
+                    "vdpbf16ps peak)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"f32", "bf16", "int8"}));
     sub->add_flag("--train", o->train,
                   "training speed: forward + region loss + backward + SGD step per batch (default batch 8, size 416)");
     return [o] {
@@ -235,6 +242,27 @@ Action add_bench_command(CLI::App& app) {
                          "multiplications, so yolo9k's default row can exceed 100% of the peak (yolo9k-direct cannot)\n";
         report["fma_peak"] = {{"isa", peak.isa}, {"threads", peak.threads}, {"gflops_total", peak.gflops_total},
                               {"gflops_per_thread", peak.gflops_per_thread}};
+        std::vector<Precision> reduced;  // the precisions beside f32, each with its own peak
+        for (const std::string& p : o->precisions)
+            if (p != "f32" && std::find(reduced.begin(), reduced.end(), parse_precision(p)) == reduced.end())
+                reduced.push_back(parse_precision(p));
+        if (o->train && !reduced.empty())
+            throw Error("bench --train: only --precision f32 trains yet (bf16 mixed precision is not built)");
+        std::map<Precision, double> reduced_peak;
+        for (Precision p : reduced) {
+            if (p != Precision::bf16) continue;  // int8 is refused by the backend, with its reason
+            if (!perf::fma_isa_supported("avx512bf16")) {
+                reduced_peak[p] = 0;
+                continue;
+            }
+            const perf::FmaPeak bf16 = perf::measure_fma_peak({.threads = threads, .isa = "avx512bf16"});
+            reduced_peak[p] = bf16.gflops_total;
+            std::cout << "machine bf16 dot-product peak: " << fmt("%.1f", bf16.gflops_total) << " GFLOP/s with "
+                      << bf16.threads << " threads (vdpbf16ps, " << fmt("%.1f", bf16.gflops_total / peak.gflops_total)
+                      << "x the f32 FMA peak)\n";
+            report["bf16_peak"] = {{"isa", bf16.isa}, {"threads", bf16.threads}, {"gflops_total", bf16.gflops_total},
+                                   {"gflops_per_thread", bf16.gflops_per_thread}};
+        }
 
         if (o->train) {
             // Training throughput: conv work counted as 3x the forward FLOPs (2x for layer 0).
@@ -311,16 +339,18 @@ Action add_bench_command(CLI::App& app) {
                         report["layers"].push_back({{"cfg", cfg}, {"size", in.w}, {"batch", batch},
                                                     {"layers", print_layer_times(net, batch, threads, input, o->iterations)}});
                     if (fps == 0) fps = 1e3 / ours_ms;
-                    auto row = [&](const std::string& name, double ms_per_image, const std::string& note) {
+                    auto row = [&](const std::string& name, double ms_per_image, const std::string& note,
+                                   double peak_gflops = 0) {
+                        if (peak_gflops == 0) peak_gflops = peak.gflops_total;
                         const double gflops = gflop / (ms_per_image / 1e3);
                         std::printf("  %-14s %12.2f %10.1f %8.1f%% %10s  %s\n", name.c_str(), ms_per_image, gflops,
-                                    100 * gflops / peak.gflops_total,
+                                    100 * gflops / peak_gflops,
                                     name == "yolo9k"                ? ""
                                     : ms_per_image >= ours_ms ? (fmt("%.1fx", ms_per_image / ours_ms) + " faster").c_str()
                                                               : (fmt("%.1fx", ours_ms / ms_per_image) + " slower").c_str(),
                                     note.c_str());
                         return nlohmann::json{{"engine", name}, {"ms_per_image", ms_per_image}, {"gflops", gflops},
-                                              {"fraction_of_peak", gflops / peak.gflops_total}};
+                                              {"fraction_of_peak", gflops / peak_gflops}};
                     };
                     nlohmann::json entry = {{"cfg", cfg}, {"size", in.w}, {"batch", batch}, {"gflop_per_image", gflop}};
                     entry["engines"].push_back(row("yolo9k", ours_ms, "onednn, Winograd 3x3 within " + std::to_string(onednn::Settings().winograd_memory >> 20) +
@@ -328,6 +358,18 @@ Action add_bench_command(CLI::App& app) {
                     entry["engines"].push_back(row("yolo9k-fastest", fastest_ms,
                                                    "Winograd with no memory cap (--winograd-memory -1)"));
                     entry["engines"].push_back(row("yolo9k-direct", direct_ms, "onednn, direct conv only (--direct-conv)"));
+                    std::vector<std::pair<std::string, double>> reduced_ms;  // for the baselines' notes
+                    for (Precision p : reduced) {
+                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .precision = p});
+                        const double ms =
+                            perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations}).median /
+                            batch;
+                        reduced_ms.emplace_back(std::string("yolo9k-") + precision_name(p), ms);
+                        entry["engines"].push_back(row(std::string("yolo9k-") + precision_name(p), ms,
+                                                       std::string("--precision ") + precision_name(p) +
+                                                           "; % of the vdpbf16ps peak",
+                                                       reduced_peak[p]));
+                    }
                     for (const auto& engine : engines) {
                         perf::BaselineRunOptions bo{.batch = batch, .width = in.w, .height = in.h, .threads = threads, .engines = {engine}};
                         bo.timing = engine == "darknet"
@@ -340,11 +382,15 @@ Action add_bench_command(CLI::App& app) {
                                 entry["engines"].push_back({{"engine", r.name}, {"skipped", r.why}});
                                 continue;
                             }
-                            const double vs_fastest = r.timing.median / batch / fastest_ms;
-                            auto j = row(r.name, r.timing.median / batch,
-                                         r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs; yolo9k-fastest is " +
-                                             (vs_fastest >= 1 ? fmt("%.1fx", vs_fastest) + " faster]"
-                                                              : fmt("%.1fx", 1 / vs_fastest) + " slower]"));
+                            const auto versus = [&](const std::string& name, double ms) {
+                                const double r_ms = r.timing.median / batch / ms;
+                                return "; " + name + " is " +
+                                       (r_ms >= 1 ? fmt("%.1fx", r_ms) + " faster" : fmt("%.1fx", 1 / r_ms) + " slower");
+                            };
+                            std::string note = r.note + " [" + std::to_string(r.timing.samples_ms.size()) + " runs" +
+                                               versus("yolo9k-fastest", fastest_ms);
+                            for (const auto& [name, ms] : reduced_ms) note += versus(name, ms);
+                            auto j = row(r.name, r.timing.median / batch, note + "]");
                             entry["engines"].push_back(j);
                         }
                     }

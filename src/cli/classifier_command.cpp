@@ -46,7 +46,7 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o) {
 }
 
 struct PredictOptions {
-    std::string cfg, weights, names, data, json;
+    std::string cfg, weights, names, data, json, precision = "f32";
     int top = 0, size = 0, threads = 0;
     std::vector<std::string> inputs;
 };
@@ -66,7 +66,7 @@ std::vector<std::string> names_for(const std::string& names, const std::string& 
 }
 
 int run_predict(const PredictOptions& o) {
-    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision});
     const std::vector<std::string> names = names_for(o.names, o.data, c.classes());
     int top = o.top;
     if (top <= 0) top = o.data.empty() ? 5 : read_classification_data(o.data).top;
@@ -99,12 +99,12 @@ int run_predict(const PredictOptions& o) {
 }
 
 struct ValidOptions {
-    std::string data, split = "valid", labels, cfg, weights, json;
+    std::string data, split = "valid", labels, cfg, weights, json, precision = "f32";
     int top = 0, size = 0, threads = 0;
 };
 
 int run_valid(const ValidOptions& o) {
-    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads});
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision});
     const ClassifierEvaluation v =
         evaluate_classifier(c, {.data = o.data, .split = o.split, .labels = o.labels, .top = o.top});
     for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
@@ -136,6 +136,7 @@ Action add_classifier_command(CLI::App& app) {
     p->add_option("--top", pred->top, "how many classes to show (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
     p->add_option("--size", pred->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
     p->add_option("--threads", pred->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    add_precision_option(p, pred->precision);
     p->add_option("--json", pred->json, "write [{file, width, height, predictions: [{class_id, name, score}]}]");
     p->add_option("inputs", pred->inputs, "images, folders or list files")->required();
 
@@ -152,6 +153,7 @@ Action add_classifier_command(CLI::App& app) {
     v->add_option("--top", val->top, "k of the top-k accuracy (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
     v->add_option("--size", val->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
     v->add_option("--threads", val->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    add_precision_option(v, val->precision);
     v->add_option("--json", val->json, "write {images, top1, k, topk, per_class, unreadable}");
 
     CLI::App* train_sub = cls->get_subcommand("train");

@@ -33,7 +33,7 @@ std::string backends_table() {
 
 Action add_info_command(CLI::App& app) {
     struct Opts {
-        std::string cfg, weights, backend;
+        std::string cfg, weights, backend, precision = "f32";
         int size = 0;
         bool backends = false;
     };
@@ -46,6 +46,7 @@ Action add_info_command(CLI::App& app) {
                     "also check a .weights file against the cfg; or a name from `yolo9k weights list` (e.g. yolov2-voc)");
     sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)")
         ->check(backend_name());
+    add_precision_option(sub, o->precision)->description("with --backend: the arithmetic to show the kernels for");
     sub->add_flag("--backends", o->backends,
                   "list the compute backends: precisions, devices, and the layer types each runs with its own kernels");
     return [o] {
@@ -69,7 +70,8 @@ Action add_info_command(CLI::App& app) {
                       << ", seen " << v.images_seen << ") matches "
                       << (partial ? "the first " + std::to_string(loaded) + " layers of the cfg" : std::string("the cfg")) << "\n";
         }
-        if (!o->backend.empty()) std::cout << model.describe_execution(o->backend);
+        if (o->backend.empty() && o->precision != "f32") o->backend = "onednn";
+        if (!o->backend.empty()) std::cout << model.describe_execution(o->backend, o->precision);
         return kExitOk;
     };
 }

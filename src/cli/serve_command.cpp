@@ -84,14 +84,13 @@ Action add_serve_command(CLI::App& app) {
     sub->add_option("--hier", o->hier, "default YOLO9000 hierarchy threshold (?hier=)")
         ->capture_default_str()->check(CLI::Range(0.f, 1.f));
     sub->add_option("--backend", o->backend, "what computes")->capture_default_str()->check(CLI::IsMember({"onednn", "reference"}));
-    sub->add_option("--precision", o->precision, "arithmetic (bf16/int8 are not built yet)")
-        ->capture_default_str()->check(CLI::IsMember({"f32"}));
+    add_precision_option(sub, o->precision);
     return [o] {
         ServerOptions options{.host = o->host, .port = o->port, .max_batch = o->max_batch,
                               .batch_wait_ms = o->batch_wait_ms, .workers = o->workers, .threads = o->threads,
                               .max_body_bytes = size_t(parse_amount(o->max_body, "--max-body", 1024)),
                               .max_queue = o->max_queue, .thresh = o->thresh, .nms = o->nms, .hier = o->hier,
-                              .backend = o->backend};
+                              .backend = o->backend, .precision = o->precision};
         limits().max_image_pixels = parse_amount(o->max_pixels, "--max-pixels", 1000);
         if (!o->weights.empty()) {
             resolve_weights_name(o->weights, o->cfg, &o->names);

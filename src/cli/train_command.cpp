@@ -27,6 +27,11 @@ Action add_train_command(CLI::App& app) {
     sub->add_flag("!--no-augment", o->augment, "no jitter/flip/HSV augmentation (letterbox only)");
     sub->add_option("--valid-split", o->valid_split, "with --dataset: the split to evaluate on for --map-every");
     sub->add_option("--map-every", o->map_every, "evaluate mAP@.5 on the valid set every N steps; keeps <name>_best.weights")->check(CLI::NonNegativeNumber);
+    sub->add_option("--train-map-images", o->train_map_images,
+                    "with --map-every: also mAP@.5 on this many training images (evenly spaced, unaugmented), to tell "
+                    "not learning from overfitting; -1: as many as the validation set, at most 500; 0: off")
+        ->capture_default_str()
+        ->check(CLI::Range(-1, 1 << 20));
     sub->add_option("--class-data", o->class_data,
                     "YOLO9000 joint training: classification-only images, a folder of <class name>/ folders or a list "
                     "(each image's folder names its class)")

@@ -84,4 +84,13 @@ inline CLI::Validator backend_name(bool training = false) {
     return CLI::IsMember(names);
 }
 
+// --precision f32|bf16|int8 on the commands that run a network forward.
+inline CLI::Option* add_precision_option(CLI::App* sub, std::string& precision) {
+    return sub
+        ->add_option("--precision", precision,
+                     "arithmetic: f32 (darknet-exact) or bf16 (needs AVX512-BF16: 8-bit mantissa, f32 accumulation); int8 is not built yet")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+}
+
 }  // namespace yolo9k::cli

@@ -18,10 +18,12 @@ struct FmaPeakOptions {
     int threads = 0;          // 0: one per CPU this process may run on
     int trials = 5;           // best of this many trials, for each of 1 and `threads` threads
     double trial_ms = 60;     // wall time of one trial
-    std::string isa = {};     // empty: the widest this CPU supports; else one of best_fma_isa()'s names
+    // empty: the widest f32 FMA this CPU supports; else one of best_fma_isa()'s names, or
+    // "avx512bf16" (vdpbf16ps, the bf16 peak: each instruction 32 multiply-adds)
+    std::string isa = {};
 };
 
-// Widest FMA kernel this CPU (and OS) can run: "avx512f", "avx2+fma" or "generic".
+// Widest f32 FMA kernel this CPU (and OS) can run: "avx512f", "avx2+fma" or "generic".
 std::string best_fma_isa();
 
 // True when `isa` names a kernel that can run here.

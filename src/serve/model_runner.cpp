@@ -29,6 +29,7 @@ ModelRunner::ModelRunner(const ServedModel& served, const BatchingOptions& optio
         DetectorOptions o{.cfg = served.cfg, .weights = served.weights, .names = served.names, .size = served.size,
                           .thresh = options.thresh, .nms = options.nms, .batch = b, .threads = options.threads,
                           .backend = options.backend};
+        o.precision = options.precision;
         o.hier = options.hier;
         o.shared_memory = memory;
         auto detector = std::make_unique<Detector>(model_, o);

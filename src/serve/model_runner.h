@@ -25,6 +25,7 @@ struct BatchingOptions {
     int max_queue = 256;
     int threads = 0;
     std::string backend = "onednn";
+    std::string precision = "f32";
     float thresh = .5f, nms = .45f, hier = .5f;
     std::function<void(int)> on_batch;  // after each forward pass, with its image count
 };

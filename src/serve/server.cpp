@@ -129,6 +129,7 @@ struct Server::Impl {
                                          .max_queue = options.max_queue,
                                          .threads = options.threads,
                                          .backend = options.backend,
+                                         .precision = options.precision,
                                          .thresh = options.thresh,
                                          .nms = options.nms,
                                          .hier = options.hier,
@@ -189,7 +190,7 @@ struct Server::Impl {
     json models_json() {
         json list = json::array();
         for (const ServedModel& m : options.models) {
-            json entry{{"name", m.name}, {"cfg", m.cfg}, {"weights", m.weights}, {"precision", "f32"},
+            json entry{{"name", m.name}, {"cfg", m.cfg}, {"weights", m.weights}, {"precision", options.precision},
                        {"backend", options.backend}, {"ready", bool(ready)}};
             if (serve::ModelRunner* r = runner(m.name)) {
                 const Detector& d = r->detector();

@@ -82,6 +82,17 @@ void write_training_chart(const std::string& path, const TrainHistory& h, int64_
                         map_colour);
         }
         cv::putText(img, metric_label, {L + pw - 150, T + 60}, cv::FONT_HERSHEY_SIMPLEX, 0.5, map_colour, 1, cv::LINE_AA);
+        // The same metric on training images, thinner and lighter: far above the validation
+        // curve is overfitting; both low is not learning.
+        const cv::Scalar train_colour(140, 200, 60);
+        std::vector<cv::Point> train_pts;
+        for (size_t i = 0; i < h.train_map.size() && i < h.map_iteration.size(); ++i)
+            if (h.train_map[i] >= 0) train_pts.emplace_back(X(double(h.map_iteration[i])), Ymap(h.train_map[i]));
+        if (train_pts.size() > 1) cv::polylines(img, train_pts, false, train_colour, 1, cv::LINE_AA);
+        for (const cv::Point& p : train_pts) cv::circle(img, p, 3, train_colour, cv::FILLED);
+        if (!train_pts.empty())
+            cv::putText(img, metric_label + " (training images)", {L + pw - 260, T + 80}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+                        train_colour, 1, cv::LINE_AA);
     }
     std::vector<uchar> png;
     if (!cv::imencode(".png", img, png)) throw Error(path + ": cannot encode the chart as PNG");

@@ -32,7 +32,8 @@ nlohmann::json to_json(const TrainState& s) {
               {"loss", s.history.loss},
               {"avg_loss", s.history.avg_loss},
               {"map_iteration", s.history.map_iteration},
-              {"map", s.history.map}}}};
+              {"map", s.history.map},
+              {"train_map", s.history.train_map}}}};
 }
 
 }  // namespace
@@ -79,6 +80,10 @@ void check_history(const TrainState& s, const std::string& sidecar) {
     // Losses may be NaN (a diverged step is history too); an mAP is always a fraction.
     for (float m : h.map)
         if (!(m >= 0 && m <= 1)) bad("mAP value " + std::to_string(m) + " outside [0, 1]");
+    if (!h.train_map.empty() && h.train_map.size() != h.map.size())
+        bad(std::to_string(h.map.size()) + " mAP values but " + std::to_string(h.train_map.size()) + " training-set mAPs");
+    for (float m : h.train_map)
+        if (!(m == -1 || (m >= 0 && m <= 1))) bad("training-set mAP " + std::to_string(m) + " outside [0, 1] (or -1)");
 }
 
 }  // namespace
@@ -156,6 +161,8 @@ TrainState load_checkpoint(const std::string& weights_path, Network& net, Optimi
     s.history.avg_loss = numbers(h, "avg_loss", float());
     s.history.map_iteration = numbers(h, "map_iteration", int64_t());
     s.history.map = numbers(h, "map", float());
+    // Sidecars written before the training-set mAP have none.
+    if (h.contains("train_map")) s.history.train_map = numbers(h, "train_map", float());
     sizes = numbers(j, "velocity_sizes", size_t());
     check_history(s, sidecar);
     auto& vel = optimizer.velocity();

@@ -20,6 +20,8 @@ struct TrainHistory {
     std::vector<float> loss, avg_loss;
     std::vector<int64_t> map_iteration;  // evaluation points (mAP@.5) for the chart
     std::vector<float> map;
+    // mAP@.5 on training images at the same points; -1 where not measured; empty: never.
+    std::vector<float> train_map;
 };
 
 struct TrainState {

@@ -14,6 +14,7 @@
 #include "eval/evaluate.h"
 #include "layer/region.h"
 #include "yolo9k/detector.h"
+#include "train/objectness_watch.h"
 #include "train/schedule.h"
 
 namespace yolo9k {
@@ -67,6 +68,17 @@ TrainingData load_training_data(const TrainOptions& o, const RegionLayer& region
                                     d.class_only.images.size(), o.class_data.c_str(), o.class_ratio));
     }
     return d;
+}
+
+// The training images an evaluation also scores: `count` of them (-1: as many as the
+// validation set, at most 500; 0: none), evenly spaced through the set's order.
+Dataset training_sample(const Dataset& train, int count, int valid_images) {
+    Dataset s;
+    s.class_names = train.class_names;
+    if (count < 0) count = std::min(valid_images, 500);
+    const size_t n = std::min(train.images.size(), size_t(std::max(count, 0)));
+    for (size_t i = 0; i < n; ++i) s.images.push_back(train.images[i * train.images.size() / n]);
+    return s;
 }
 
 // darknet's printed statistics over a step's passes, each weighted by its count.
@@ -129,6 +141,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     TrainingData data = load_training_data(o, *region);
     const Dataset& valid = data.valid;
+    const Dataset train_sample = o.map_every > 0 ? training_sample(data.train, o.train_map_images, int(valid.images.size()))
+                                                 : Dataset{};
     TrainingRun run(o, data.backup, net, "mAP@.5");
     TrainState& state = run.state;
 
@@ -174,21 +188,30 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         dopt_eval.thresh = eval::kEvalThresh;
         dopt_eval.nms = eval::kEvalNms;
         dopt_eval.threads = o.threads;
-        eval::EvalResult r;
+        eval::EvalResult r, t;
         {
             Detector det(ModelAccess::view(net), dopt_eval);
             r = eval::evaluate(det, valid);
+            if (!train_sample.images.empty()) t = eval::evaluate(det, train_sample);
         }
         net.resize(train_w, train_h);
+        const TrainingEvaluation e{.iteration = state.iteration, .map50 = r.map_voc,
+                                   .train_map50 = train_sample.images.empty() ? -1.0 : t.map_voc,
+                                   .images = r.images, .train_images = t.images};
         if (!o.quiet) {
-            log_message(LogLevel::progress, format_text("%lld: mAP@.5 %.4f on %d validation images",
-                                                        (long long)state.iteration, r.map_voc, r.images));
-            if (!r.skipped.empty())
-                log_message(LogLevel::progress, format_text("%lld: %s", (long long)state.iteration,
-                                                            eval::describe_skipped(r.skipped).c_str()));
+            log_message(LogLevel::progress,
+                        format_text("%lld: mAP@.5 %.4f on %d validation images", (long long)state.iteration, r.map_voc,
+                                    r.images) +
+                            (e.train_map50 < 0 ? std::string()
+                                               : format_text(", %.4f on %d training images", t.map_voc, t.images)));
+            for (const eval::EvalResult* x : {&r, &t})
+                if (!x->skipped.empty())
+                    log_message(LogLevel::progress, format_text("%lld: %s", (long long)state.iteration,
+                                                                eval::describe_skipped(x->skipped).c_str()));
         }
         if (o.on_map) o.on_map(state.iteration, r.map_voc);
-        run.record_evaluation(r.map_voc);
+        if (o.on_evaluation) o.on_evaluation(e);
+        run.record_evaluation(r.map_voc, e.train_map50);
     };
     // A run stopped at an evaluation step (killed, or failed while evaluating) evaluates that
     // step on resume, so the mAP curve has no hole.
@@ -197,6 +220,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         (maps.empty() || maps.back() != state.iteration))
         evaluate_now(net.input_shape().w, net.input_shape().h);
 
+    ObjectnessWatch objectness_watch(p.max_batches);
     while (!run.done()) {
         run.begin_step();
         auto [w, h] = size_for_step(state.iteration);
@@ -227,6 +251,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
                                .eta_s = step.eta_s, .width = w, .height = h, .stats = stats.mean()};
         if (!o.quiet) log_message(LogLevel::progress, progress_line(pr));
         if (on_progress) on_progress(pr);
+        if (const std::string warning = objectness_watch.add(state.iteration, pr.stats); !warning.empty())
+            log_message(LogLevel::warning, warning);
 
         const bool stop_now = run.save_after_step();
         // An interrupted run exits now; the evaluation of this step happens on resume.

@@ -10,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/region_loss.h"
 #include "train/training_run.h"
+#include "yolo9k/trainer.h"  // TrainingEvaluation
 
 namespace yolo9k {
 
@@ -26,6 +27,8 @@ struct TrainOptions : TrainingRunOptions {
     int map_every = 0;
     std::string valid_split;  // with `dataset`: the VOC split to evaluate on (a .data uses `valid`)
     std::function<void(int64_t iteration, double map50)> on_map;
+    std::function<void(const TrainingEvaluation&)> on_evaluation;
+    int train_map_images = -1;  // TrainerOptions::train_map_images
     // YOLO9000 joint training: classification-only images (load_class_only_images: a folder
     // of <class name>/ folders or a list), labelled with the detector's class names, mixed
     // into the batches with class_ratio classification images per detection image (each

@@ -159,9 +159,14 @@ bool TrainingRun::save_after_step() {
     return stop_now;
 }
 
-void TrainingRun::record_evaluation(double metric) {
-    state.history.map_iteration.push_back(state.iteration);
-    state.history.map.push_back(float(metric));
+void TrainingRun::record_evaluation(double metric, double train_metric) {
+    TrainHistory& h = state.history;
+    h.map_iteration.push_back(state.iteration);
+    h.map.push_back(float(metric));
+    if (train_metric >= 0 || !h.train_map.empty()) {
+        h.train_map.resize(h.map.size() - 1, -1.f);  // earlier points (a resumed older run): not measured
+        h.train_map.push_back(float(train_metric));
+    }
     if (metric > state.best_map) {
         state.best_map = float(metric);
         net_.save_weights(files_.path("best"));

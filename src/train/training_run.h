@@ -110,7 +110,8 @@ public:
     // end and when stopping; returns whether stop_after says to stop now.
     bool save_after_step();
     // An evaluation point on the chart; a new best is kept as _best. Writes _last.
-    void record_evaluation(double metric);
+    // `train_metric`: the same measure on training images, or -1 (not measured).
+    void record_evaluation(double metric, double train_metric = -1);
     void save_last();
     // Saves _final when max_batches was reached and fills in the result.
     void finish(TrainingRunResult& result);

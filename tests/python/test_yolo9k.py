@@ -62,6 +62,30 @@ def test_arrays_paths_rgb_and_numpy_rows_agree(detector):
     assert len(detector.detect(bgr, thresh=0.9)) <= len(from_path)
 
 
+def cpu_has_bf16():
+    with open("/proc/cpuinfo") as f:
+        return " avx512_bf16" in f.read()
+
+
+def test_bf16_finds_what_f32_finds_or_names_the_missing_instructions(detector, weights):
+    """precision="bf16": the same boxes within bf16's rounding, or a clear refusal."""
+    if not cpu_has_bf16():
+        with pytest.raises(yolo9k.Error, match="AVX512-BF16"):
+            yolo9k.Detector(TINY, weights, precision="bf16")
+        return
+    bf16 = yolo9k.Detector(TINY, weights, names=f"{DARKNET}/data/voc.names", thresh=THRESH, threads=2,
+                           precision="bf16")
+    want = [d for d in detector.detect(DOG) if d.score > THRESH + 0.02]  # clear of the threshold
+    assert want, "no detection: the comparison would be empty"
+    got = bf16.detect(DOG)
+    for w in want:
+        same = [g for g in got if g.class_id == w.class_id and g.box == pytest.approx(w.box, abs=8)]
+        assert same, f"{w} missing in bf16"
+        assert same[0].score == pytest.approx(w.score, abs=0.02)
+    with pytest.raises(yolo9k.Error, match="expected one of f32, bf16, int8"):
+        yolo9k.Detector(TINY, weights, precision="f16")
+
+
 def test_a_bad_path_raises_with_the_cpp_message(detector):
     with pytest.raises(yolo9k.Error, match="no-such.jpg"):
         detector.detect("/nonexistent/no-such.jpg")

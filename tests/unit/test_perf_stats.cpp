@@ -97,7 +97,7 @@ TEST(PerfFmaPeak, AllThreadsAtLeastOneThread) {
 }
 
 TEST(PerfFmaPeak, EveryKernelThisCpuSupportsRuns) {
-    for (const char* isa : {"avx512f", "avx2+fma", "generic"}) {
+    for (const char* isa : {"avx512f", "avx512bf16", "avx2+fma", "generic"}) {
         if (!fma_isa_supported(isa)) continue;
         FmaPeakOptions options;
         options.threads = 1;
@@ -109,6 +109,21 @@ TEST(PerfFmaPeak, EveryKernelThisCpuSupportsRuns) {
         EXPECT_GT(peak.gflops_per_thread, 0.0) << isa;
         EXPECT_DOUBLE_EQ(peak.gflops_total, peak.gflops_per_thread) << isa;
     }
+}
+
+// vdpbf16ps does two multiply-adds per f32 lane where vfmadd231ps does one: where the
+// CPU has it, the bf16 probe must find well above the f32 rate (or it is not measuring it).
+TEST(PerfFmaPeak, Bf16ProbeOutrunsF32) {
+    if (!fma_isa_supported("avx512bf16")) GTEST_SKIP() << "no AVX512-BF16 here";
+    FmaPeakOptions options;
+    options.threads = 1;
+    options.trials = 3;
+    options.trial_ms = 20;
+    options.isa = "avx512f";
+    const double f32 = measure_fma_peak(options).gflops_per_thread;
+    options.isa = "avx512bf16";
+    const double bf16 = measure_fma_peak(options).gflops_per_thread;
+    EXPECT_GT(bf16, 1.5 * f32) << "bf16 " << bf16 << " vs f32 " << f32 << " GFLOP/s per thread";
 }
 
 TEST(PerfFmaPeak, RejectsUnknownIsaAndBadOptions) {

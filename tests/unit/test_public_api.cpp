@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -73,6 +74,47 @@ TEST(PublicApi, CancelSavesTheStepAndResumeFinishesTheRun) {
     EXPECT_EQ(e.images, 8);
     EXPECT_EQ(e.per_class.size(), 2u);
     EXPECT_THROW(evaluate(detector, {.data = dir.file("missing.data")}), Error);
+}
+
+// Each evaluation also scores training images (unaugmented), so "not learning" (both low)
+// can be told from overfitting. The shapes .data validates on its training list: with every
+// training image sampled the two figures are one computation twice and must be equal.
+TEST(PublicApi, EvaluationsScoreTrainingImagesBesideTheValidationSet) {
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 8);
+    for (const int sample : {-1, 5, 0}) {
+        TrainerOptions o{.cfg = dir.file("tiny.cfg"), .data = dir.file("shapes.data"),
+                         .backup_dir = dir.file("backup" + std::to_string(sample + 1)), .threads = 1, .max_batches = 4,
+                         .map_every = 2, .train_map_images = sample, .chart_path = dir.file("chart.png"), .quiet = true};
+        Trainer trainer(o);
+        std::vector<TrainingEvaluation> seen;
+        trainer.on_evaluation([&](const TrainingEvaluation& e) { seen.push_back(e); });
+        trainer.run();
+        ASSERT_EQ(seen.size(), 2u) << "sample " << sample;
+        for (const TrainingEvaluation& e : seen) {
+            EXPECT_EQ(e.images, 8);
+            if (sample == 0) {
+                EXPECT_EQ(e.train_map50, -1.0);
+                continue;
+            }
+            EXPECT_EQ(e.train_images, sample < 0 ? 8 : sample);
+            EXPECT_GE(e.train_map50, 0.0);
+            EXPECT_LE(e.train_map50, 1.0);
+            if (sample < 0) {
+                EXPECT_DOUBLE_EQ(e.train_map50, e.map50) << "step " << e.iteration;
+            }
+        }
+        // The sidecar keeps the curve for the chart and for a resumed run.
+        // (binary: 8-byte magic, 4-byte version, 8-byte length, then the JSON header)
+        const std::string sidecar = test::read_file(o.backup_dir + "/tiny_last.weights.state");
+        uint64_t length = 0;
+        ASSERT_GE(sidecar.size(), 20u);
+        std::memcpy(&length, sidecar.data() + 12, 8);
+        ASSERT_LE(20 + length, sidecar.size());
+        const auto state = nlohmann::json::parse(sidecar.substr(20, length));
+        EXPECT_EQ(state["history"]["train_map"].size(), sample == 0 ? 0u : 2u) << state["history"].dump();
+    }
+    EXPECT_TRUE(fs::exists(dir.file("chart.png")));
 }
 
 TEST(PublicApi, OneDetectorServesSeveralThreadsWithTheSameResults) {

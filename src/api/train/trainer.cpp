@@ -55,6 +55,7 @@ struct Trainer::Impl {
     TrainerOptions options;
     std::function<void(const TrainingProgress&)> on_progress;
     std::function<void(int64_t, double)> on_map;
+    std::function<void(const TrainingEvaluation&)> on_evaluation;
     std::atomic<bool> cancelled{false};
 };
 
@@ -63,6 +64,9 @@ Trainer::~Trainer() = default;
 
 void Trainer::on_progress(std::function<void(const TrainingProgress&)> callback) { impl_->on_progress = std::move(callback); }
 void Trainer::on_map(std::function<void(int64_t, double)> callback) { impl_->on_map = std::move(callback); }
+void Trainer::on_evaluation(std::function<void(const TrainingEvaluation&)> callback) {
+    impl_->on_evaluation = std::move(callback);
+}
 void Trainer::cancel() { impl_->cancelled = true; }
 
 TrainingSummary Trainer::run() {
@@ -78,6 +82,8 @@ TrainingSummary Trainer::run() {
     o.class_data = p.class_data;
     o.class_ratio = p.class_ratio;
     o.on_map = impl_->on_map;
+    o.on_evaluation = impl_->on_evaluation;
+    o.train_map_images = p.train_map_images;
 
     const TrainResult r = train_detector(o, [this](const TrainProgress& t) {
         if (!impl_->on_progress) return;

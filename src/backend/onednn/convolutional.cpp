@@ -45,17 +45,23 @@ public:
         const memory::dims pad_r = {(out.h - 1) * L.stride + L.size - in.h - L.padding,
                                     (out.w - 1) * L.stride + L.size - in.w - L.padding};
         const auto f32 = memory::data_type::f32;
+        // bf16: weights and activations in bf16, accumulation and bias in f32 (oneDNN's
+        // avx512_core_bf16 kernels); the layer feeding the head still writes f32, so the
+        // box logits are not rounded to 8 bits of mantissa.
+        const auto act = activation_type(ctx.precision);
+        const auto out_type = ctx.f32_output ? f32 : act;
 
         // With Winograd in the network every convolution works on the 16-channel-blocked
         // layout those kernels use, so activations flow between layers without reorders
         // (left to choose, the direct 1x1 kernels would pick nhwc and force a conversion
         // at every change). Direct-only networks let oneDNN choose (brgconv on nhwc).
         const bool blocked = ctx.conv_algorithm == ConvAlgorithm::fast;
-        const memory::desc src_md = blocked && !is_plain_nchw(ctx.src[0]) ? ctx.src[0] : memory::desc(src_dims, f32, tag::any);
-        const memory::desc dst_md(dst_dims, f32, blocked ? tag::nChw16c : tag::any);
+        const bool producer_layout = blocked && !is_plain_nchw(ctx.src[0]) && ctx.src[0].data_type() == act;
+        const memory::desc src_md = producer_layout ? ctx.src[0] : memory::desc(src_dims, act, tag::any);
+        const memory::desc dst_md(dst_dims, out_type, blocked ? tag::nChw16c : tag::any);
         const auto desc_with = [&](dnnl::algorithm a, dnnl::prop_kind prop, const memory::desc& src,
                                    const memory::desc& dst) {
-            return dnnl::convolution_forward::desc(prop, a, src, memory::desc(w_dims, f32, tag::any),
+            return dnnl::convolution_forward::desc(prop, a, src, memory::desc(w_dims, act, tag::any),
                                                    memory::desc({L.filters}, f32, tag::x), dst, strides, pad_l, pad_r);
         };
         const auto algorithm_for = [&](dnnl::algorithm a, dnnl::prop_kind prop = dnnl::prop_kind::forward_inference) {
@@ -68,7 +74,9 @@ public:
         // its transforms (on the 3-channel first layer direct is 2x faster). oneDNN 2.x's
         // Winograd kernels accept no eltwise post-op, so the activation then runs as a
         // separate in-place pass over the output.
-        const bool try_winograd = ctx.conv_algorithm == ConvAlgorithm::fast && L.size == 3 && L.stride == 1 &&
+        // oneDNN 2.x has Winograd in f32 only.
+        const bool try_winograd = ctx.precision == Precision::f32 && ctx.conv_algorithm == ConvAlgorithm::fast &&
+                                  L.size == 3 && L.stride == 1 &&
                                   in.c >= 16 && L.activation != Activation::logistic;
         if (try_winograd) {
             const size_t plain_bytes = size_t(L.filters) * in.c * L.size * L.size * sizeof(float);
@@ -92,7 +100,7 @@ public:
         // of times slower: let oneDNN pick the layouts then (the reorders cost far less).
         if (blocked && std::string_view(pd_.impl_info_str()).starts_with("ref")) {
             const ConvPd any_layout(desc_with(dnnl::algorithm::convolution_direct, dnnl::prop_kind::forward_inference,
-                                              memory::desc(src_dims, f32, tag::any), memory::desc(dst_dims, f32, tag::any)),
+                                              memory::desc(src_dims, act, tag::any), memory::desc(dst_dims, out_type, tag::any)),
                                     fused, ctx.engine);
             if (!std::string_view(any_layout.impl_info_str()).starts_with("ref")) pd_ = any_layout;
         }

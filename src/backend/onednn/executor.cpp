@@ -22,6 +22,34 @@ namespace {
 
 using Buffer = AlignedBuffer;
 
+// Reduced precision runs only on the instructions that make it pay: oneDNN would otherwise
+// emulate bf16 with f32 arithmetic (slower than f32) rather than refuse.
+const char* isa_name(dnnl::cpu_isa isa) {
+    switch (isa) {
+        case dnnl::cpu_isa::sse41: return "SSE4.1";
+        case dnnl::cpu_isa::avx: return "AVX";
+        case dnnl::cpu_isa::avx2: return "AVX2";
+        case dnnl::cpu_isa::avx2_vnni: return "AVX2-VNNI";
+        case dnnl::cpu_isa::avx512_core: return "AVX-512";
+        case dnnl::cpu_isa::avx512_core_vnni: return "AVX-512 with VNNI";
+        case dnnl::cpu_isa::avx512_core_bf16: return "AVX-512 with VNNI and BF16";
+        case dnnl::cpu_isa::avx512_core_amx: return "AMX";
+        default: return "an older ISA";
+    }
+}
+
+void require_isa_for(Precision p) {
+    if (p != Precision::bf16) return;
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    // oneDNN's ISA values are nested bit sets: every level with bf16 contains avx512_core_bf16's bits.
+    const unsigned bf16_bits = unsigned(dnnl::cpu_isa::avx512_core_bf16);
+    const bool ok = (unsigned(isa) & bf16_bits) == bf16_bits;
+    if (!ok)
+        throw Error(std::string("--precision bf16 needs a CPU with AVX512-BF16 (vdpbf16ps); oneDNN reports ") +
+                    isa_name(isa) + (std::getenv("ONEDNN_MAX_CPU_ISA") ? " (limited by ONEDNN_MAX_CPU_ISA)" : "") +
+                    "; use --precision f32");
+}
+
 class OnednnExecutor final : public Executor {
 public:
     OnednnExecutor(const Network& net, const ExecutorOptions& o)
@@ -32,8 +60,13 @@ public:
         const auto* own = dynamic_cast<const Settings*>(o.settings.get());
         const Settings settings = own ? *own : Settings();
         omp_set_num_threads(threads_);
+        require_isa_for(o.precision);
         const int n = net.size();
         input_ = memory(plain_desc(batch_, net.input_shape()), engine_, nullptr);
+        std::vector<bool> feeds_head(n, false);
+        feeds_head[net.output_layer()] = true;
+        for (int s : net.layer(net.output_layer()).sources())
+            if (s >= 0) feeds_head[s] = true;
 
         // 1. Kernels, each choosing its output layout given its inputs' layouts.
         std::vector<memory::desc> value_md(n);
@@ -41,7 +74,8 @@ public:
         size_t winograd_budget = settings.winograd_memory;
         for (int i = 0; i < n; ++i) {
             const Layer& layer = net.layer(i);
-            KernelContext ctx{engine_, layer, {}, batch_, settings.conv_algorithm, &winograd_budget};
+            KernelContext ctx{.engine = engine_, .layer = layer, .batch = batch_, .conv_algorithm = settings.conv_algorithm,
+                              .precision = o.precision, .f32_output = feeds_head[i], .winograd_budget = &winograd_budget};
             for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
             const KernelFactory* f = kernels().find(layer.type());
             kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));
@@ -226,6 +260,7 @@ const BackendRegistrar registrar({
     .summary = "oneDNN on the CPU: blocked layouts, Winograd 3x3 convolutions, fused batch norm",
     .supports = [](std::string_view type) { return kernels().find(type) != nullptr; },
     .supports_training = [](std::string_view type) { return train_kernels().find(type) != nullptr; },
+    .precisions = {Precision::f32, Precision::bf16},
     .make_executor = [](const Network& n, const ExecutorOptions& o) -> std::unique_ptr<Executor> {
         return std::make_unique<OnednnExecutor>(n, o);
     },

@@ -70,6 +70,10 @@ memory::dims dims_of(int batch, Shape s) { return {batch, s.c, s.h, s.w}; }
 
 memory::desc plain_desc(int batch, Shape s) { return memory::desc(dims_of(batch, s), memory::data_type::f32, tag::nchw); }
 
+memory::data_type activation_type(Precision p) {
+    return p == Precision::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
 bool is_plain_nchw(const memory::desc& md) {
     const auto& d = md.data;
     return md == memory::desc(memory::dims(d.dims, d.dims + d.ndims), memory::data_type::f32, tag::nchw);
@@ -77,13 +81,14 @@ bool is_plain_nchw(const memory::desc& md) {
 
 std::string layout_name(const memory::desc& md) {
     const auto& d = md.data;
-    if (d.format_kind != dnnl_blocked) return "opaque";
-    if (is_plain_nchw(md)) return "nchw";
+    const std::string type = md.data_type() == memory::data_type::bf16 ? " bf16" : "";
+    if (d.format_kind != dnnl_blocked) return "opaque" + type;
+    if (d.ndims == 4 && md == memory::desc(memory::dims(d.dims, d.dims + 4), md.data_type(), tag::nchw)) return "nchw" + type;
     const auto& b = d.format_desc.blocking;
-    if (b.inner_nblks == 0) return b.strides[1] == 1 ? "nhwc" : "strided";
+    if (b.inner_nblks == 0) return (b.strides[1] == 1 ? "nhwc" : "strided") + type;
     std::string s = "blocked:";
     for (int i = 0; i < b.inner_nblks; ++i) s += std::to_string(b.inner_blks[i]) + "nchw"[b.inner_idxs[i]];
-    return s;
+    return s + type;
 }
 
 bool Indexer4d::supports(const memory::desc& md) {

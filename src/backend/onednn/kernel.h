@@ -29,6 +29,11 @@ struct KernelContext {
     std::vector<memory::desc> src;  // layouts of the inputs as their producers write them
     int batch = 1;
     ConvAlgorithm conv_algorithm = ConvAlgorithm::fast;
+    // bf16: convolutions multiply in bf16 (f32 accumulation) and activations travel between
+    // layers as bf16; layers without a bf16 kernel read f32 copies.
+    Precision precision = Precision::f32;
+    // This layer's output feeds the network's head (or is its output): keep it in f32.
+    bool f32_output = false;
     // Bytes of weight memory that kernels may still add for speed (Winograd's pre-transformed
     // weights); shared by the network's kernels, taken in layer order. Null: none at all.
     size_t* winograd_budget = nullptr;
@@ -74,6 +79,8 @@ std::unique_ptr<Kernel> make_reference_kernel(const KernelContext& ctx);
 
 memory::dims dims_of(int batch, Shape s);
 memory::desc plain_desc(int batch, Shape s);
+// The element type activations travel in at `p` (int8 networks keep f32 at the seams).
+memory::data_type activation_type(Precision p);
 bool is_plain_nchw(const memory::desc& md);
 std::string layout_name(const memory::desc& md);
 

@@ -1,4 +1,4 @@
-// [maxpool] and [avgpool] on oneDNN pooling, in the producer's (blocked) layout.
+// [maxpool] and [avgpool] on oneDNN pooling, in the producer's (blocked) layout and type.
 #include "backend/onednn/kernel.h"
 #include "layer/avgpool.h"
 #include "layer/maxpool.h"
@@ -15,7 +15,7 @@ public:
         const memory::dims pad_r = {(out.h - 1) * strides[0] + kernel[0] - in.h - pad_l[0],
                                     (out.w - 1) * strides[1] + kernel[1] - in.w - pad_l[1]};
         dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, ctx.src[0],
-                                         memory::desc(dims_of(ctx.batch, out), memory::data_type::f32, tag::any), strides,
+                                         memory::desc(dims_of(ctx.batch, out), ctx.src[0].data_type(), tag::any), strides,
                                          kernel, pad_l, pad_r);
         pd_ = dnnl::pooling_forward::primitive_desc(desc, ctx.attr(), ctx.engine);
         pool_ = dnnl::pooling_forward(pd_);

@@ -1,5 +1,7 @@
 // [reorg] directly between channel-blocked layouts: the element order is darknet's
 // (see layer/reorg.h); only the addressing knows about blocks.
+#include <cstdint>
+
 #include "backend/onednn/kernel.h"
 #include "layer/reorg.h"
 
@@ -15,7 +17,8 @@ public:
         const tag t = b.inner_nblks == 0 ? (b.strides[1] == 1 ? tag::nhwc : tag::nchw)
                       : b.inner_blks[0] == 16 ? tag::nChw16c
                                               : tag::nChw8c;
-        dst = memory::desc(dims_of(batch_, layer_.output_shape()), memory::data_type::f32, t);
+        dst = memory::desc(dims_of(batch_, layer_.output_shape()), ctx.src[0].data_type(), t);
+        element_bytes_ = dst.data_type() == memory::data_type::bf16 ? 2 : 4;
         out_idx_ = Indexer4d(dst);
         impl = "yolo9k reorg (darknet order, layout-aware)";
     }
@@ -25,8 +28,18 @@ public:
     }
     void execute(dnnl::stream& s) override {
         s.wait();
-        const float* x = static_cast<const float*>(src_.get_data_handle());
-        float* y = static_cast<float*>(dst_.get_data_handle());
+        // A permutation: elements move as bit patterns, whatever their type.
+        if (element_bytes_ == 2)
+            permute<std::uint16_t>();
+        else
+            permute<std::uint32_t>();
+    }
+
+private:
+    template <class Bits>
+    void permute() {
+        const Bits* x = static_cast<const Bits*>(src_.get_data_handle());
+        Bits* y = static_cast<Bits*>(dst_.get_data_handle());
         const Shape in = layer_.input_shape(), out = layer_.output_shape();
 #pragma omp parallel for collapse(2)
         for (int n = 0; n < batch_; ++n)
@@ -40,10 +53,10 @@ public:
                     }
     }
 
-private:
     const ReorgLayer& layer_;
     int batch_;
     Indexer4d in_idx_, out_idx_;
+    int element_bytes_ = 4;
     memory src_, dst_;
 };
 
