@@ -56,7 +56,9 @@ pre{background:#f4f4f4;padding:8px;white-space:pre-wrap}</style></head>
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
     res.status = status;
-    res.set_content(nlohmann::json{{"error", message}, {"status", status}}.dump(), "application/json");
+    res.set_content(nlohmann::json{{"error", message}, {"status", status}}.dump(-1, ' ', false,
+                                                                                nlohmann::json::error_handler_t::replace),
+                    "application/json");
 }
 
 void reply_full(httplib::Response& res, int max_clients) {

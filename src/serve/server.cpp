@@ -36,7 +36,9 @@ struct HttpError {
 
 void reply_json(httplib::Response& res, int status, const json& body) {
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    // Error messages quote the request (a Content-Type, a model name), whose bytes need not be
+    // UTF-8: replace those (U+FFFD) rather than let the JSON writer throw.
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void reply_error(httplib::Response& res, int status, const std::string& message) {
