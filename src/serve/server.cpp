@@ -13,6 +13,8 @@
 #include <thread>
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nlohmann/json.hpp>
 
 #include "serve/metrics.h"
@@ -33,6 +35,25 @@ struct HttpError {
     int status;
     std::string message;
 };
+
+// Debian's httplib listens with a backlog of 5, compiled into the library. When inference holds
+// both cores, the acceptor thread lags, a burst of new connections (wrk reconnecting at
+// concurrency 16) overflows the accept queue (the kernel's ListenOverflows counter rises) and a
+// client can see its connection reset. listen() again on the bound socket raises the backlog.
+void widen_listen_backlog(int port) {
+    for (int fd = 3; fd < 4096; ++fd) {
+        int listening = 0;
+        socklen_t size = sizeof listening;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+        sockaddr_storage address{};
+        socklen_t address_size = sizeof address;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) continue;
+        int bound = -1;
+        if (address.ss_family == AF_INET) bound = ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+        if (address.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+        if (bound == port) ::listen(fd, SOMAXCONN);
+    }
+}
 
 void reply_json(httplib::Response& res, int status, const json& body) {
     res.status = status;
@@ -318,6 +339,7 @@ void Server::start() {
     if (s.bound_port <= 0)
         throw Error("serve: cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
                     " (in use, or not an address of this machine)");
+    widen_listen_backlog(s.bound_port);
     s.listener = std::thread([&s] { s.http.listen_after_bind(); });
     // stop() only reaches a server that is running: wait until it is (a few ms).
     for (int i = 0; i < 5000 && !s.http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
