@@ -13,16 +13,8 @@ printf "RBC\nWBC\nPlatelets\n" > "$OUT/bccd.names"
 ./build/yolo9k anchors --dataset "$DATA" --k 5 --seed 1 --cfg /usr/share/darknet/cfg/yolov2-tiny-voc.cfg \
     --cfg-out "$OUT/anchored.cfg" >/dev/null
 # The anchors command wrote num/anchors and the head's filters (125 -> 5*(5+20)); set 3 classes.
-sed -e 's/^batch=.*/batch=16/' -e 's/^subdivisions=.*/subdivisions=2/' \
-    -e 's/^learning_rate=.*/learning_rate=0.001\nburn_in=200/' -e 's/^max_batches.*/max_batches = 1200/' \
-    -e 's/^steps=.*/steps=950,1100/' -e 's/^scales=.*/scales=.1,.1/' -e 's/^classes=.*/classes=3/' \
-    "$OUT/anchored.cfg" > "$OUT/tiny-bccd.cfg"
-python3 - "$OUT/tiny-bccd.cfg" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-i = s.rindex('filters=125'); s = s[:i] + 'filters=40' + s[i + 11:]
-open(p, 'w').write(s)
-PY
+source scripts/lib/tiny_cfg.sh
+write_tiny_cfg "$OUT/anchored.cfg" "$OUT/tiny-bccd.cfg" 3 200 1200 950,1100
 ./build/yolo9k train --dataset "$DATA" --split trainval --valid-split test --names "$OUT/bccd.names" \
     --cfg "$OUT/tiny-bccd.cfg" --backup "$OUT/backup" --map-every 100 --seed 1 --checkpoint-every 50 ${RESUME:+--resume}
 ./build/yolo9k eval --dataset "$DATA" --split test --names "$OUT/bccd.names" --cfg "$OUT/tiny-bccd.cfg" \

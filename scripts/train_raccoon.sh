@@ -25,17 +25,9 @@ awk 'NR % 5 != 0' "$OUT/voc/ImageSets/Main/all.txt" > "$OUT/voc/ImageSets/Main/t
 echo raccoon > "$OUT/raccoon.names"
 ./build/yolo9k anchors --dataset "$OUT/voc" --split train --k 5 --seed 1 \
     --cfg /usr/share/darknet/cfg/yolov2-tiny-voc.cfg --cfg-out "$OUT/anchored.cfg" > "$OUT/anchors.txt"
-steps1=$((MAX * 95 / 120)) steps2=$((MAX * 110 / 120))
-sed -e 's/^batch=.*/batch=16/' -e 's/^subdivisions=.*/subdivisions=2/' \
-    -e 's/^learning_rate=.*/learning_rate=0.001\nburn_in=100/' -e "s/^max_batches.*/max_batches = $MAX/" \
-    -e "s/^steps=.*/steps=$steps1,$steps2/" -e 's/^scales=.*/scales=.1,.1/' -e 's/^classes=.*/classes=1/' \
-    "$OUT/anchored.cfg" > "$OUT/tiny-raccoon.cfg"
-python3 - "$OUT/tiny-raccoon.cfg" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-i = s.rindex('filters=125'); s = s[:i] + 'filters=30' + s[i + 11:]
-open(p, 'w').write(s)
-PY
+# lr x.1 at the same fractions of the schedule as BCCD's (950 and 1100 of 1200).
+source scripts/lib/tiny_cfg.sh
+write_tiny_cfg "$OUT/anchored.cfg" "$OUT/tiny-raccoon.cfg" 1 100 "$MAX" "$((MAX * 95 / 120)),$((MAX * 110 / 120))"
 ./build/yolo9k train --dataset "$OUT/voc" --split train --valid-split test --names "$OUT/raccoon.names" \
     --cfg "$OUT/tiny-raccoon.cfg" --backup "$OUT/backup" --map-every "$EVERY" --seed 1 --checkpoint-every 100 \
     ${RESUME:+--resume} "$@" 2>&1 | tee "$OUT/train.log"

@@ -120,6 +120,20 @@ CliResult run_cli(const std::string& args, unsigned timeout_s) {
     return r;
 }
 
+VocDetectRun detect_yolov2_voc(const TempDir& dir, const std::string& extra_args) {
+    const std::string weights = dir.file("voc.weights");
+    {  // freed before the fork: the child's peak RSS starts from this process's size at fork
+        Network net = Network::from_cfg_file(darknet_cfg("yolov2-voc.cfg"));
+        randomize_weights(net, 4);
+        net.save_weights(weights);
+    }
+    VocDetectRun r;
+    r.weights_bytes = std::filesystem::file_size(weights);
+    r.result = run_cli("detect --cfg " + darknet_cfg("yolov2-voc.cfg") + " --weights " + weights + " --threads 2 -q " +
+                       extra_args + " " + darknet_data("dog.jpg"));
+    return r;
+}
+
 float max_abs(const float* a, size_t n) {
     float m = 0;
     for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i]));

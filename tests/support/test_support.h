@@ -79,6 +79,15 @@ struct CliResult {
 };
 CliResult run_cli(const std::string& args, unsigned timeout_s = 0);
 
+// The memory tests' run: yolov2-voc at 416 with fresh weights written into `dir`, then
+// `yolo9k detect --threads 2 -q <extra_args> dog.jpg`. Returns the run (peak RSS included)
+// and the weights file's size, the bound's unit.
+struct VocDetectRun {
+    CliResult result;
+    uintmax_t weights_bytes = 0;
+};
+VocDetectRun detect_yolov2_voc(const TempDir& dir, const std::string& extra_args);
+
 float max_abs(const float* a, size_t n);
 float max_abs_diff(const float* a, const float* b, size_t n);
 

@@ -36,14 +36,7 @@ TEST(CliMemory, DetectWithYolov2VocPeaksUnderTwiceItsWeightsFile) {
     // The bound, on the real network at 416: ~203 MB of weights, the 3x3 layers on
     // Winograd within the default 48 MiB budget, one JPEG. About 389 MB against 405 MB.
     test::TempDir d;
-    {  // freed before the fork: the child's peak RSS starts from this process's size at fork
-        Network net = Network::from_cfg_file(test::darknet_cfg("yolov2-voc.cfg"));
-        initialize_weights(net, 4);
-        net.save_weights(d.file("voc.weights"));
-    }
-    const auto weights_bytes = std::filesystem::file_size(d.file("voc.weights"));
-    const auto r = test::run_cli("detect --cfg " + test::darknet_cfg("yolov2-voc.cfg") + " --weights " + d.file("voc.weights") +
-                                 " --threads 2 -q " + test::darknet_data("dog.jpg"));
+    const auto [r, weights_bytes] = test::detect_yolov2_voc(d, "");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_GT(r.peak_rss_kib, 0);
     EXPECT_LE(double(r.peak_rss_kib) * 1024, 2.0 * double(weights_bytes))

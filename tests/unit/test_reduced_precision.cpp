@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <sstream>
 #include <string>
 
@@ -117,13 +116,7 @@ TEST(CliBf16, DetectWithYolov2VocPeaksUnderTwiceItsWeightsFile) {
     if (test::kSanitized) GTEST_SKIP() << "peak RSS means nothing under AddressSanitizer";
     if (!cpu_has_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
     test::TempDir d;
-    {  // freed before the fork: the child's peak RSS starts from this process's size at fork
-        Network net = darknet_net("yolov2-voc.cfg", 416, 8);
-        net.save_weights(d.file("voc.weights"));
-    }
-    const auto weights_bytes = std::filesystem::file_size(d.file("voc.weights"));
-    const auto r = test::run_cli("detect --cfg " + test::darknet_cfg("yolov2-voc.cfg") + " --weights " + d.file("voc.weights") +
-                                 " --threads 2 --precision bf16 -q " + test::darknet_data("dog.jpg"));
+    const auto [r, weights_bytes] = test::detect_yolov2_voc(d, "--precision bf16");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_GT(r.peak_rss_kib, 0);
     EXPECT_LE(double(r.peak_rss_kib) * 1024, 2.0 * double(weights_bytes))
