@@ -13,6 +13,7 @@ PACKAGES=(build-essential cmake ninja-build ccache pkg-config
           pybind11-dev python3-dev python3-numpy python3-pytest  # the Python module and its tests
           prometheus-cpp-dev wrk  # yolo9k serve: /metrics, and the load test
           chromium chromium-driver python3-selenium  # the serve page in a real browser (test)
+          libopenmpi-dev openmpi-bin  # data-parallel training (mpirun)
           ocl-icd-opencl-dev)  # libdnnl-dev's CMake config requires OpenCL (only a Recommends)
 source scripts/lib/packages.sh
 ensure_packages setup "${PACKAGES[@]}"

@@ -7,7 +7,8 @@
 // Checkpoints are written atomically to <backup>/<name>_last.weights (+ .state) every
 // checkpoint_every steps and when the run is cancelled, so `resume` continues exactly.
 // Classifiers (Darknet-19 and friends) train with ClassifierTrainer, which takes the same
-// run options. Link yolo9k::yolo9k_train.
+// run options. Under mpirun, both train one model data-parallel (yolo9k/distributed.h).
+// Link yolo9k::yolo9k_train.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,9 @@ struct TrainerOptions {
     std::string chart_path;      // default: <backup>/<name>_chart.png
     int64_t stop_after = 0;      // end this call, saved as after cancel(), after N steps (0: no limit)
     bool quiet = false;          // no progress lines through the log sink (callbacks still run)
+    // Under mpirun (yolo9k/distributed.h): seconds one step's exchange may wait for the other
+    // ranks before the whole job is ended as hung (a rank died or stopped); <= 0: forever.
+    double collective_timeout_s = 300;
 };
 
 struct TrainingProgress {
@@ -83,6 +87,9 @@ struct TrainingSummary {
     std::string final_weights;  // <backup>/<name>_final.weights, or _last when cancelled
     double seconds = 0, images_per_second = 0;
     bool cancelled = false;
+    int ranks = 1;                     // processes of the data-parallel job (yolo9k/distributed.h)
+    double communication_seconds = 0;  // of `seconds`, spent exchanging gradients between ranks
+    double waiting_seconds = 0;        // of `seconds`, waiting for the slowest rank to finish its passes
 };
 
 class Trainer {
@@ -134,6 +141,7 @@ struct ClassifierTrainerOptions {
     std::string chart_path;
     int64_t stop_after = 0;
     bool quiet = false;
+    double collective_timeout_s = 300;  // as TrainerOptions'
 };
 
 struct ClassifierTrainingProgress {

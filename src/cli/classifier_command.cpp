@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/ranks.h"
 #include "cli/training_options.h"
 #include "cli/validators.h"
 #include "yolo9k/detector.h"  // read_names_file
@@ -23,7 +24,7 @@ const char* kDataHelp =
     "class name occurring in its path), a folder with one subfolder per class (DIR/<class>/*.jpg, or DIR/train/<class> "
     "and DIR/valid/<class>), or a list file of image paths (with --labels)";
 
-void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o) {
+void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o, int& ranks) {
     CLI::App* sub = parent.add_subcommand("train", "Train a classifier, e.g. Darknet-19 (darknet's `classifier train`)");
     sub->footer(
         "One progress line per step. Writes <backup>/<name>_last.weights (+ .state; --resume continues from it), "
@@ -43,6 +44,7 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o) {
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--top", o->top, "k of the top-k accuracy (default: the .data's top, else 5)")->check(CLI::Range(1, 1 << 16));
     add_run_output_options(*sub, *o);
+    add_ranks_option(*sub, ranks);
 }
 
 struct PredictOptions {
@@ -123,7 +125,8 @@ Action add_classifier_command(CLI::App& app) {
     cls->require_subcommand(1);
 
     auto train = std::make_shared<ClassifierTrainerOptions>();
-    add_train(*cls, train);
+    auto ranks = std::make_shared<int>(0);
+    add_train(*cls, train, *ranks);
 
     auto pred = std::make_shared<PredictOptions>();
     CLI::App* p = cls->add_subcommand("predict", "Top classes for images (darknet's `classifier predict`)");
@@ -159,6 +162,7 @@ Action add_classifier_command(CLI::App& app) {
     CLI::App* train_sub = cls->get_subcommand("train");
     return [=] {
         if (train_sub->parsed()) {
+            if (*ranks > 0) return launch_ranks(*ranks);
             ClassifierTrainer trainer(*train);
             return run_training(trainer);
         }

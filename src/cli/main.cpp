@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/validators.h"
+#include "yolo9k/distributed.h"
 #include "yolo9k/error.h"
 #include "yolo9k/limits.h"
 #include "yolo9k/log.h"
@@ -80,11 +81,14 @@ int main(int argc, char** argv) {
     try {
         for (auto& [sub, action] : actions)
             if (sub->parsed()) return action();
-    } catch (const yolo9k::Error& e) {
-        std::cerr << "yolo9k: error: " << e.what() << "\n";
-        return kExitFailure;
     } catch (const std::exception& e) {
         std::cerr << "yolo9k: error: " << e.what() << "\n";
+        // Under mpirun, the other ranks must not wait for this one: end the job.
+        if (yolo9k::started_by_mpi_launcher()) try {
+                std::cerr.flush();
+                yolo9k::abort_training_job(kExitFailure);
+            } catch (const std::exception&) {
+            }
         return kExitFailure;
     }
     return kExitUsage;

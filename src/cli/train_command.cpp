@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/ranks.h"
 #include "cli/training_options.h"
 #include "cli/validators.h"
 #include "yolo9k/model.h"
@@ -13,6 +14,7 @@ namespace yolo9k::cli {
 
 Action add_train_command(CLI::App& app) {
     auto o = std::make_shared<TrainerOptions>();
+    auto ranks = std::make_shared<int>(0);
     CLI::App* sub = app.add_subcommand("train", "Train a YOLOv2 detector (darknet's `detector train`)");
     CLI::Option* data = sub->add_option("--data", o->data, "darknet .data file (train, valid, names, backup)")
                             ->check(CLI::ExistingFile)
@@ -40,7 +42,9 @@ Action add_train_command(CLI::App& app) {
                     "classification images per detection image in the batches (the paper's YOLO9000: 4)")
         ->check(CLI::PositiveNumber);
     add_run_output_options(*sub, *o);
-    return [o] {
+    add_ranks_option(*sub, *ranks);
+    return [o, ranks] {
+        if (*ranks > 0) return launch_ranks(*ranks);
         Trainer trainer(*o);
         return run_training(trainer);
     };

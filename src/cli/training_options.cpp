@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "yolo9k/distributed.h"
 
 namespace yolo9k::cli {
 namespace {
@@ -35,6 +36,12 @@ int run(AnyTrainer& trainer) {
         }
     } join{finished, watcher};
     const auto r = trainer.run();
+    if (training_job_info().rank != 0) return r.cancelled ? 128 + InterruptGuard::signal_number() : kExitOk;
+    if (r.ranks > 1)
+        std::printf("%d ranks: %.1f%% of the time exchanging gradients (%.1f s), %.1f%% waiting for the slowest rank "
+                    "(%.1f s)\n",
+                    r.ranks, r.seconds > 0 ? 100 * r.communication_seconds / r.seconds : 0.0, r.communication_seconds,
+                    r.seconds > 0 ? 100 * r.waiting_seconds / r.seconds : 0.0, r.waiting_seconds);
     std::printf("trained %lld iterations (to iteration %lld) in %.1f s (%.1f images/s), avg loss %.4f -> %s\n",
                 (long long)r.iterations_this_run, (long long)r.iterations, r.seconds, r.images_per_second,
                 r.final_average_loss, r.final_weights.c_str());

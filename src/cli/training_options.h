@@ -33,6 +33,9 @@ void add_run_setup_options(CLI::App& sub, Options& o, const std::string& cfg_hel
     sub.add_option("--max-batches", o.max_batches, "override [net] max_batches")->check(CLI::PositiveNumber);
     sub.add_option("--learning-rate", o.learning_rate, "override [net] learning_rate")->check(finite_positive());
     sub.add_option("--burn-in", o.burn_in, "override [net] burn_in")->check(CLI::NonNegativeNumber);
+    sub.add_option("--collective-timeout", o.collective_timeout_s,
+                   "under mpirun: seconds a step may wait for the other ranks before the job ends as hung (0: forever)")
+        ->check(finite_range(0, 1e7))->capture_default_str();
 }
 
 // --checkpoint-every, --save-every, --chart, --no-chart, --stop-after, -q/--quiet.

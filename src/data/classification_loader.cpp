@@ -31,7 +31,7 @@ struct ClassificationLoader::State {
         const size_t per_image = size_t(3) * options.size * options.size;
         b.images.resize(per_image * options.batch);
         for (int slot = 0; slot < options.batch; ++slot) {
-            AugmentRng rng(options.seed, std::uint64_t(index), std::uint64_t(slot));
+            AugmentRng rng = step_slot_rng(options.seed, index, slot, options.batch, options.step_slots);
             const std::size_t i = unreadable.draw_readable(dataset.images.size(), rng, 0, [&](std::size_t k) {
                 const cv::Mat image = load_image(dataset.images[k].path);
                 augment_classification(image, options.size, options.augment, rng, b.images.data() + per_image * slot);
@@ -48,6 +48,8 @@ ClassificationLoader::ClassificationLoader(ClassificationDataset dataset, Classi
     if (options.threads != 0) check_thread_count(options.threads, "data loader:");
     if (options.batch <= 0 || options.size <= 0 || options.threads < 0)
         throw Error("classification loader: batch and size must be positive");
+    if (options.step_slots.passes_per_step <= 0 || options.step_slots.first_image < 0)
+        throw Error("classification loader: passes_per_step must be positive and first_image not negative");
     options.prefetch = std::max(options.prefetch, std::max(1, options.threads));
     state_ = std::make_unique<State>(std::move(dataset), options);
     state_->queue.emplace([s = state_.get()](std::int64_t index) { return s->make_batch(index); }, options.threads,

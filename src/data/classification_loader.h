@@ -1,6 +1,7 @@
 // ClassificationLoader: background threads preparing augmented classifier batches. Like
 // darknet's classifier training, every image is drawn at random with replacement (no
-// epochs); image choice and augmentation derive from (seed, batch index, slot) only, so
+// epochs); image choice and augmentation derive from (seed, step, image within the step)
+// only (data/step_slots.h), so
 // batch k is the same bytes whatever the thread count or timing, and a resumed run
 // continues the same sequence. Unreadable images are reported (naming the file) and
 // replaced by another draw; more than max_failed_images of them stops training.
@@ -13,6 +14,7 @@
 
 #include "data/classification_augment.h"
 #include "data/classification_dataset.h"
+#include "data/step_slots.h"
 
 namespace yolo9k {
 
@@ -32,6 +34,7 @@ struct ClassificationLoaderOptions {
     std::uint64_t seed = 0;
     ClassifierAugmentOptions augment;
     std::int64_t first_batch = 0;
+    StepSlots step_slots;  // how batches map to optimizer steps (subdivisions, ranks)
     std::size_t max_failed_images = 100;
     bool quiet = false;
 };

@@ -40,7 +40,7 @@ struct DetectionLoader::State {
         b.paths.resize(options.batch);
         b.image_classes.assign(options.batch, -1);
         for (int slot = 0; slot < options.batch; ++slot) {
-            AugmentRng rng(options.seed, static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(slot));
+            AugmentRng rng = step_slot_rng(options.seed, index, slot, options.batch, options.step_slots);
             // Only mixed runs draw the coin, so plain detection batches keep their bytes.
             const bool classification = !class_only.images.empty() && rng.uniform(0, 1) < options.class_share;
             const Dataset& set = classification ? class_only : dataset;
@@ -75,6 +75,8 @@ DetectionLoader::DetectionLoader(Dataset dataset, LoaderOptions options, Dataset
     check_thread_count(options.threads, "data loader:");
     if (options.prefetch <= 0) throw Error("data loader: prefetch must be positive");
     if (options.first_batch < 0) throw Error("data loader: first_batch must not be negative");
+    if (options.step_slots.passes_per_step <= 0 || options.step_slots.first_image < 0)
+        throw Error("data loader: passes_per_step must be positive and first_image not negative");
     state_ = std::make_unique<State>(std::move(dataset), std::move(class_only), std::move(options));
     const LoaderOptions& o = state_->options;
     state_->queue.emplace([s = state_.get()](std::int64_t index) { return s->make_batch(index); }, o.threads,

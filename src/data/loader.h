@@ -1,7 +1,8 @@
 // DetectionLoader: background threads that prepare augmented training batches ahead of
 // the trainer. Like darknet, every batch draws its images at random with replacement
-// (no epochs). All randomness (image choice and augmentation) derives from (seed, batch
-// index, slot), so batch k is the same bytes whatever the thread count or timing.
+// (no epochs). All randomness (image choice and augmentation) derives from (seed, step,
+// image within the step) (data/step_slots.h), so batch k is the same bytes whatever the
+// thread count or timing.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "data/step_slots.h"
 
 namespace yolo9k {
 
@@ -42,6 +44,8 @@ struct LoaderOptions {
     NetSize size;
     // Index of the first batch next() returns: a resumed run continues the same sequence.
     std::int64_t first_batch = 0;
+    // How batches map to optimizer steps (subdivisions, data-parallel ranks): the slots' keys.
+    StepSlots step_slots;
     // Unreadable images are replaced by another random draw; the loader stops with an
     // Error once more than this many distinct images failed, or a slot fails 50 draws running.
     std::size_t max_failed_images = 100;

@@ -132,6 +132,11 @@ ValidRange valid_outputs(int k, int n_in, int n_out, int stride, int padding) {
 }
 }  // namespace
 
+std::vector<RunningStatistic> ConvolutionalLayer::running_statistics() {
+    if (!batch_normalize) return {};
+    return {{&rolling_mean, rolling_decay}, {&rolling_variance, rolling_decay}};
+}
+
 std::vector<TrainableBlob> ConvolutionalLayer::trainable_blobs() {
     if (batch_normalize) return {{"biases", &biases, false}, {"scales", &scales, false}, {"weights", &weights, true}};
     return {{"biases", &biases, false}, {"weights", &weights, true}};
@@ -267,8 +272,9 @@ void ConvolutionalLayer::forward_train_reference(std::span<const float* const> i
             }
         }
         // Darknet keeps the unbiased variance in its rolling statistics.
-        rolling_mean[f] = .99f * rolling_mean[f] + .01f * float(mean);
-        rolling_variance[f] = .99f * rolling_variance[f] + .01f * float(variance * double(values) / double(values - 1));
+        rolling_mean[f] = rolling_decay * rolling_mean[f] + rolling_rate * float(mean);
+        rolling_variance[f] = rolling_decay * rolling_variance[f] +
+                              rolling_rate * float(variance * double(values) / double(values - 1));
     }
 }
 

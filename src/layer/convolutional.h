@@ -34,6 +34,10 @@ public:
                             const float* state, std::span<float* const> input_grads, float* param_grads,
                             int batch) override;
     static constexpr float batch_norm_epsilon = 1e-5f;
+    // darknet's rolling statistics: x = .99 x + .01 * (the pass's batch value).
+    // (.01f, not 1 - .99f, which rounds differently: darknet's literals.)
+    static constexpr float rolling_decay = .99f, rolling_rate = .01f;
+    std::vector<RunningStatistic> running_statistics() override;
 
     int filters = 1, size = 1, stride = 1, padding = 0;
     bool batch_normalize = false;

@@ -42,6 +42,14 @@ struct TrainableBlob {
     bool decay;  // weight decay applies (darknet: weights yes; biases and BN scales no)
 };
 
+// Values a training forward updates as an exponential moving average, once per pass:
+// x = decay * x + (1 - decay) * (this pass's value). Batch norm's rolling mean and variance.
+// Data-parallel training merges them across ranks as if the ranks' passes had run in order.
+struct RunningStatistic {
+    std::vector<float>* data;
+    float decay;
+};
+
 class Layer {
 public:
     virtual ~Layer() = default;
@@ -86,6 +94,8 @@ public:
     // Parameters the optimizer updates; their gradient buffer is their concatenation.
     virtual std::vector<TrainableBlob> trainable_blobs() { return {}; }
     size_t trainable_floats();
+    // What a training forward updates besides its output (see RunningStatistic).
+    virtual std::vector<RunningStatistic> running_statistics() { return {}; }
     // Floats a training forward keeps for the backward (batch-norm statistics, ...).
     virtual size_t train_state_floats(int batch) const { return 0; }
     // Training-mode forward: batch norm uses batch statistics and updates the rolling

@@ -102,13 +102,15 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     ClassifierSetup setup = setup_network(o);
     Network& net = setup.net;
     const NetParams& p = net.params();
-    const int mini = p.batch / p.subdivisions;
     const ClassifierLossSpec spec = classifier_loss_spec(net);
     ClassifierData data = load_classifier_data(o, spec.classes);
     const int top = data.top;
 
     TrainingRun run(o, data.backup, net, "top-1");
     TrainState& state = run.state;
+    const int passes = run.layout().passes;         // this rank's forward/backward passes per step
+    const int mini = run.layout().images_per_pass;  // images per pass
+    const bool talk = !o.quiet && run.is_root();    // under mpirun, rank 0 prints progress
 
     ClassificationLoaderOptions lopt;
     lopt.batch = mini;
@@ -118,11 +120,12 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
     lopt.augment = setup.augment;
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
-    lopt.first_batch = state.iteration * p.subdivisions;
+    lopt.first_batch = state.iteration * passes;
+    lopt.step_slots = run.layout().slots();
     const size_t train_images = data.train.images.size();
     // The executor first: it refuses a batch and size over --max-network-mb before the
     // loader starts filling batches of that size.
-    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, run.compute_threads(o.threads)});
     TrainExecutor& exec = *exec_owner;
     ClassificationLoader loader(std::move(data.train), lopt);
     std::vector<float> grad(size_t(mini) * spec.classes);
@@ -133,34 +136,40 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         exec.zero_grad();
         double loss_sum = 0;
         int correct = 0;
-        for (int s = 0; s < p.subdivisions; ++s) {
+        for (int s = 0; s < passes; ++s) {
             ClassificationBatch batch = loader.next();
             exec.forward(batch.images.data());
             const ClassifierLossStats st = classifier_loss(spec, exec.output(), batch.labels, grad.data());
             exec.backward(grad.data());
-            state.seen += uint64_t(mini);
             loss_sum += st.loss;
             correct += st.top1_correct;
         }
-        const TrainingRun::Step step = run.finish_step(exec, loss_sum);
+        std::vector<double> totals{loss_sum, double(correct)};
+        const TrainingRun::Step step = run.finish_step(exec, totals);
+        correct = int(totals[1]);
         const ClassifierTrainProgress pr{.iteration = state.iteration, .max_batches = p.max_batches,
                                          .epoch = double(state.seen) / double(train_images), .loss = step.loss,
                                          .avg_loss = state.avg_loss, .lr = step.lr, .images_per_s = step.images_per_s,
                                          .batch_top1 = float(correct) / run.images_per_step(), .eta_s = step.eta_s};
-        if (!o.quiet) log_progress(pr, state.seen);
+        if (talk) log_progress(pr, state.seen);
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
-        if (o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done())) {
+        // Rank 0 validates while the other ranks wait (untimed: it may take minutes).
+        const bool validate = o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done());
+        if (validate && !run.is_root()) {
+            run.job().barrier_untimed();
+        } else if (validate) {
             Classifier c(ModelAccess::view(net), {.threads = o.threads, .backend = o.backend});
             const ClassifierValidation v = validate_classifier(c, data.valid, top);
             result.valid_top1 = v.metrics.top1();
             result.valid_topk = v.metrics.topk();
-            if (!o.quiet)
+            if (talk)
                 log_message(LogLevel::progress, format_text("%lld: valid top-1 %.4f, top-%d %.4f on %d images",
                                                             (long long)state.iteration, result.valid_top1, top,
                                                             result.valid_topk, v.metrics.images()));
             run.record_evaluation(result.valid_top1);
+            run.job().barrier_untimed();
         }
         if (stop_now) break;
     }

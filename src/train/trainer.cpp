@@ -11,6 +11,7 @@
 #include "data/class_only_images.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "distributed/communicator.h"
 #include "eval/evaluate.h"
 #include "layer/region.h"
 #include "yolo9k/detector.h"
@@ -62,7 +63,7 @@ TrainingData load_training_data(const TrainOptions& o, const RegionLayer& region
         if (!(o.class_ratio > 0 && std::isfinite(o.class_ratio)))
             throw Error("train: the classification ratio must be positive, got " + std::to_string(o.class_ratio));
         d.class_only = load_class_only_images(o.class_data, d.train.class_names);
-        if (!o.quiet)
+        if (!o.quiet && training_job().rank() == 0)
             log_message(LogLevel::note,
                         format_text("joint training: %zu classification-only images from %s, %.3g per detection image",
                                     d.class_only.images.size(), o.class_data.c_str(), o.class_ratio));
@@ -84,6 +85,23 @@ Dataset training_sample(const Dataset& train, int count, int valid_images) {
 // darknet's printed statistics over a step's passes, each weighted by its count.
 class StepStatistics {
 public:
+    // The sums, to be added over the ranks of a data-parallel job, and back.
+    static constexpr size_t kTotals = 9;
+    void append_to(std::vector<double>& totals) const {
+        totals.insert(totals.end(), {sum_.avg_iou, sum_.avg_class, sum_.avg_obj, sum_.recall50, sum_.recall75,
+                                     sum_.avg_noobj, double(sum_.count), double(sum_.class_count), double(passes_)});
+    }
+    void read_from(std::span<const double> t) {
+        sum_.avg_iou = float(t[0]);
+        sum_.avg_class = float(t[1]);
+        sum_.avg_obj = float(t[2]);
+        sum_.recall50 = float(t[3]);
+        sum_.recall75 = float(t[4]);
+        sum_.avg_noobj = float(t[5]);
+        sum_.count = int(t[6]);
+        sum_.class_count = int(t[7]);
+        passes_ = int(t[8]);
+    }
     void add(const RegionLossStats& st) {
         sum_.avg_iou += st.avg_iou * st.count;
         sum_.avg_class += st.avg_class * st.class_count;
@@ -134,7 +152,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     net.require_rgb_input();
     NetParams& p = net.params();
     apply_net_overrides(p, o);
-    const int mini = p.batch / p.subdivisions;  // images per forward/backward
+    // Under mpirun, rank 0 alone prints progress (the others still name unreadable images).
+    const bool talk = !o.quiet && training_job().rank() == 0;
 
     const auto* region = dynamic_cast<const RegionLayer*>(&net.layer(net.output_layer()));
     if (!region) throw Error(o.cfg + ": the last layer must be [region] to train a detector");
@@ -145,6 +164,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
                                                  : Dataset{};
     TrainingRun run(o, data.backup, net, "mAP@.5");
     TrainState& state = run.state;
+    const int passes = run.layout().passes;         // this rank's forward/backward passes per step
+    const int mini = run.layout().images_per_pass;  // images per pass
 
     const bool multiscale = o.multiscale < 0 ? region->random : o.multiscale == 1;
     const int base_w = o.size > 0 ? o.size : p.width, base_h = o.size > 0 ? o.size : p.height;
@@ -160,7 +181,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     // loader starts filling batches of that size.
     auto [w0, h0] = size_for_step(state.iteration);
     net.resize(w0, h0);
-    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, o.threads});
+    const std::unique_ptr<TrainExecutor> exec_owner = make_train_executor(net, o.backend, {mini, run.compute_threads(o.threads)});
     TrainExecutor& exec = *exec_owner;
 
     LoaderOptions lopt;
@@ -171,9 +192,10 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     lopt.augment.enabled = o.augment;
     lopt.quiet = o.quiet;
     if (!data.class_only.images.empty()) lopt.class_share = o.class_ratio / (1 + o.class_ratio);
-    lopt.first_batch = state.iteration * p.subdivisions;
-    lopt.size_for_batch = [size_for_step, subdiv = p.subdivisions](int64_t b) {
-        auto [w, h] = size_for_step(b / subdiv);
+    lopt.first_batch = state.iteration * passes;
+    lopt.step_slots = run.layout().slots();
+    lopt.size_for_batch = [size_for_step, passes](int64_t b) {
+        auto [w, h] = size_for_step(b / passes);
         return NetSize{w, h};
     };
     DetectionLoader loader(std::move(data.train), lopt, std::move(data.class_only));
@@ -181,8 +203,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
     // `region` stays valid: resizing reshapes layers in place.
 
     // mAP@.5 on the validation set at the cfg's size, as `yolo9k eval` would; unreadable
-    // images are skipped and named, never the end of the run.
+    // images are skipped and named, never the end of the run. Rank 0 evaluates while the
+    // other ranks wait (untimed: evaluation may take minutes).
     auto evaluate_now = [&](int train_w, int train_h) {
+        if (!run.is_root()) {
+            run.job().barrier_untimed();
+            return;
+        }
         net.resize(base_w, base_h);
         DetectorOptions dopt_eval;
         dopt_eval.thresh = eval::kEvalThresh;
@@ -198,7 +225,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         const TrainingEvaluation e{.iteration = state.iteration, .map50 = r.map_voc,
                                    .train_map50 = train_sample.images.empty() ? -1.0 : t.map_voc,
                                    .images = r.images, .train_images = t.images};
-        if (!o.quiet) {
+        if (talk) {
             log_message(LogLevel::progress,
                         format_text("%lld: mAP@.5 %.4f on %d validation images", (long long)state.iteration, r.map_voc,
                                     r.images) +
@@ -212,6 +239,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (o.on_map) o.on_map(state.iteration, r.map_voc);
         if (o.on_evaluation) o.on_evaluation(e);
         run.record_evaluation(r.map_voc, e.train_map50);
+        run.job().barrier_untimed();
     };
     // A run stopped at an evaluation step (killed, or failed while evaluating) evaluates that
     // step on resume, so the mAP curve has no hole.
@@ -231,7 +259,7 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         exec.zero_grad();
         double loss_sum = 0;
         StepStatistics stats;
-        for (int s = 0; s < p.subdivisions; ++s) {
+        for (int s = 0; s < passes; ++s) {
             DetectionBatch batch = loader.next();
             if (batch.width != w || batch.height != h)
                 throw Error("internal: loader produced " + std::to_string(batch.width) + "x" + std::to_string(batch.height) +
@@ -239,19 +267,21 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
             exec.forward(batch.images.data());
             grad.resize(size_t(mini) * region->input_shape().size());
             const RegionLossStats st = region_loss(*region, exec.head_input(), exec.output(), batch.truths, mini,
-                                                   state.seen, grad.data(), batch.image_classes);
+                                                   run.seen_at_pass(s), grad.data(), batch.image_classes);
             exec.backward(grad.data());
-            state.seen += uint64_t(mini);
             loss_sum += st.loss;
             stats.add(st);
         }
-        const TrainingRun::Step step = run.finish_step(exec, loss_sum);
+        std::vector<double> totals{loss_sum};
+        stats.append_to(totals);
+        const TrainingRun::Step step = run.finish_step(exec, totals);
+        stats.read_from(std::span(totals).subspan(1, StepStatistics::kTotals));
         const TrainProgress pr{.iteration = state.iteration, .max_batches = p.max_batches, .loss = step.loss,
                                .avg_loss = state.avg_loss, .lr = step.lr, .images_per_s = step.images_per_s,
                                .eta_s = step.eta_s, .width = w, .height = h, .stats = stats.mean()};
-        if (!o.quiet) log_message(LogLevel::progress, progress_line(pr));
+        if (talk) log_message(LogLevel::progress, progress_line(pr));
         if (on_progress) on_progress(pr);
-        if (const std::string warning = objectness_watch.add(state.iteration, pr.stats); !warning.empty())
+        if (const std::string warning = objectness_watch.add(state.iteration, pr.stats); !warning.empty() && talk)
             log_message(LogLevel::warning, warning);
 
         const bool stop_now = run.save_after_step();

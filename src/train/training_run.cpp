@@ -1,9 +1,11 @@
 #include "train/training_run.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
+#include "backend/executor.h"
 #include "backend/train_executor.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -27,6 +29,24 @@ void apply_net_overrides(NetParams& p, const TrainingRunOptions& o) {
         throw Error(o.cfg + ": batch (" + std::to_string(p.batch) + ") must be a multiple of subdivisions (" +
                     std::to_string(p.subdivisions) + ")");
     if (p.max_batches <= 0) throw Error(o.cfg + ": [net] max_batches must be set (or pass --max-batches)");
+}
+
+StepLayout plan_step(const NetParams& p, int rank, int ranks, const std::string& cfg) {
+    StepLayout l;
+    l.rank = rank;
+    l.ranks = ranks;
+    if (p.subdivisions % ranks == 0) l.passes = p.subdivisions / ranks;
+    else if (ranks % p.subdivisions == 0) l.passes = 1;
+    else
+        throw Error(cfg + ": subdivisions (" + std::to_string(p.subdivisions) + ") cannot be shared among " +
+                    std::to_string(ranks) + " ranks: use a multiple or a divisor of the rank count");
+    const int passes = ranks * l.passes;
+    if (p.batch % passes != 0)
+        throw Error(cfg + ": batch (" + std::to_string(p.batch) + ") cannot be split into " + std::to_string(ranks) +
+                    " ranks x " + std::to_string(l.passes) + " passes of equal size");
+    l.images_per_pass = p.batch / passes;
+    l.first_image = rank * l.passes * l.images_per_pass;
+    return l;
 }
 
 std::string format_duration(double s) {
@@ -105,10 +125,37 @@ TrainingRun::TrainingRun(const TrainingRunOptions& options, std::string backup, 
              options.name.empty() ? fs::path(options.cfg).stem().string() : options.name),
       chart_(chart_path(options, files_)),
       chart_metric_(std::move(chart_metric)),
-      optimizer_(net) {
-    fs::create_directories(files_.dir());
-    files_.clear_interrupted_writes(options.quiet);
-    state = start_or_resume(net, optimizer_, images_per_step_, files_, options);
+      optimizer_(net),
+      job_(training_job()),
+      layout_(plan_step(net.params(), job_.rank(), job_.size(), options.cfg)),
+      data_parallel_(job_, net, layout_.passes) {
+    job_.set_timeout(options.collective_timeout_s);
+    // Rank 0 alone reads and writes the run's files; the others take its start.
+    if (is_root()) {
+        fs::create_directories(files_.dir());
+        files_.clear_interrupted_writes(options.quiet);
+        state = start_or_resume(net, optimizer_, images_per_step_, files_, options);
+    }
+    if (job_.size() > 1) {
+        struct Position {
+            int64_t iteration;
+            uint64_t seen, seed;
+            float avg_loss;
+        } position{state.iteration, state.seen, state.seed, state.avg_loss};
+        job_.broadcast_value(position, 0, "the start (rank 0's schedule position)");
+        state.iteration = position.iteration;
+        state.seen = position.seen;
+        state.seed = position.seed;
+        state.avg_loss = position.avg_loss;
+        net.header().seen = state.seen;
+        data_parallel_.broadcast_model(optimizer_);
+        job_.set_timeout_hint("The last checkpoint is " + files_.path("last") + "; continue with --resume");
+    }
+}
+
+int TrainingRun::compute_threads(int requested) const {
+    if (requested > 0 || job_.local_size() <= 1) return requested;
+    return std::max(1, default_thread_count() / job_.local_size());
 }
 
 bool TrainingRun::done() const { return state.iteration >= params_.max_batches; }
@@ -116,11 +163,13 @@ bool TrainingRun::done() const { return state.iteration >= params_.max_batches; 
 void TrainingRun::begin_step() {
     step_start_ = Clock::now();
     if (steps_here_ == 0) start_ = step_start_;
+    data_parallel_.begin();
 }
 
-TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, double loss_sum) {
+TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, std::vector<double>& totals) {
+    data_parallel_.finish(exec.gradients(), totals, state.iteration + 1);
     Step s;
-    s.loss = float(loss_sum / images_per_step_);
+    s.loss = float(totals.at(0) / images_per_step_);
     if (!std::isfinite(s.loss))
         throw Error("training diverged at iteration " + std::to_string(state.iteration + 1) + ": loss is " +
                     std::to_string(s.loss) + "; the last good checkpoint is " + files_.path("last") +
@@ -130,6 +179,7 @@ TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, double loss_sum)
     exec.parameters_changed();
     ++state.iteration;
     ++steps_here_;
+    state.seen += uint64_t(images_per_step_);
     net_.header().seen = state.seen;
     state.avg_loss = state.avg_loss < 0 ? s.loss : state.avg_loss * .9f + s.loss * .1f;
     state.history.iteration.push_back(state.iteration);
@@ -144,15 +194,20 @@ TrainingRun::Step TrainingRun::finish_step(TrainExecutor& exec, double loss_sum)
 }
 
 void TrainingRun::save_last() {
+    if (!is_root()) return;
     save_checkpoint(files_.path("last"), net_, state, optimizer_);
     if (!chart_.empty()) write_training_chart(chart_, state.history, params_.max_batches, files_.name(), chart_metric_);
 }
 
 bool TrainingRun::save_after_step() {
     const bool last_step = done();
-    if (options_.stop_requested && options_.stop_requested()) interrupted_ = true;
+    // Asked to stop (checked after the step's progress callback): in a data-parallel job the
+    // ranks agree, so that a signal reaching one rank stops them all at this step.
+    double stop = options_.stop_requested && options_.stop_requested() ? 1 : 0;
+    job_.sum(std::span(&stop, 1), "the stop agreement of iteration " + std::to_string(state.iteration));
+    interrupted_ = stop > 0;
     const bool stop_now = (options_.stop_after > 0 && steps_here_ >= options_.stop_after) || interrupted_;
-    if (options_.save_every > 0 && state.iteration % options_.save_every == 0 && !last_step)
+    if (is_root() && options_.save_every > 0 && state.iteration % options_.save_every == 0 && !last_step)
         net_.save_weights(files_.path(std::to_string(state.iteration)));
     if ((options_.checkpoint_every > 0 && state.iteration % options_.checkpoint_every == 0) || last_step || stop_now)
         save_last();
@@ -169,7 +224,7 @@ void TrainingRun::record_evaluation(double metric, double train_metric) {
     }
     if (metric > state.best_map) {
         state.best_map = float(metric);
-        net_.save_weights(files_.path("best"));
+        if (is_root()) net_.save_weights(files_.path("best"));
     }
     save_last();
 }
@@ -179,9 +234,12 @@ void TrainingRun::finish(TrainingRunResult& result) {
     result.iterations_this_run = steps_here_;
     result.interrupted = interrupted_;
     result.final_avg_loss = state.avg_loss;
+    result.ranks = job_.size();
+    result.communication_seconds = data_parallel_.communication_seconds();
+    result.waiting_seconds = data_parallel_.waiting_seconds();
     if (done()) {
         result.final_weights = files_.path("final");
-        net_.save_weights(result.final_weights);
+        if (is_root()) net_.save_weights(result.final_weights);
     } else {
         result.final_weights = files_.path("last");
     }

@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <string>
 
+#include "data/step_slots.h"
+#include "distributed/communicator.h"
+#include "distributed/data_parallel.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 
@@ -40,8 +43,12 @@ struct TrainingRunOptions {
     // Stop after this many iterations in this process (tests of kill/resume); 0: run to max_batches.
     int64_t stop_after = 0;
     // Polled after every step (e.g. the CLI's Ctrl-C flag): true saves <name>_last with its
-    // state and ends the run there, so an interrupted run loses no step.
+    // state and ends the run there, so an interrupted run loses no step. In a data-parallel
+    // job the ranks agree: any rank asked to stop stops them all at the same step.
     std::function<bool()> stop_requested;
+    // Data-parallel jobs (under mpirun): seconds a step's collective may wait for the other
+    // ranks before the job is ended (a rank died or stopped); <= 0: forever.
+    double collective_timeout_s = 300;
 };
 
 struct TrainingRunResult {
@@ -52,7 +59,25 @@ struct TrainingRunResult {
     double seconds = 0;
     double images_per_s = 0;
     bool interrupted = false;  // ended by stop_requested (the checkpoint is saved)
+    int ranks = 1;             // processes of the data-parallel job
+    double communication_seconds = 0;  // of `seconds`, spent exchanging gradients and totals
+    double waiting_seconds = 0;        // of `seconds`, waiting for the slowest rank's passes
 };
+
+// How one optimizer step of [net] batch images is split: over the job's ranks, then into
+// each rank's forward/backward passes (darknet's subdivisions, counted over the whole job).
+// With subdivisions S and N ranks, each rank makes S/N passes (one when N is a multiple of
+// S) of batch/(N * passes) images, and rank r holds the step's images from r * batch/N on:
+// the passes are the ones one process with N * passes subdivisions would make.
+struct StepLayout {
+    int ranks = 1, rank = 0;
+    int passes = 1;           // this rank's passes per step
+    int images_per_pass = 1;  // the executor's batch
+    int first_image = 0;      // this rank's first image within the step
+    StepSlots slots() const { return {passes, first_image}; }
+};
+// Error naming the cfg when the batch cannot be split so.
+StepLayout plan_step(const NetParams& p, int rank, int ranks, const std::string& cfg);
 
 // Applies the options' batch / subdivisions / max_batches / learning_rate / burn_in to the
 // cfg's [net] and checks that the result can train (Error naming the cfg otherwise).
@@ -99,13 +124,25 @@ public:
 
     TrainState state;
     int images_per_step() const { return images_per_step_; }
+    const StepLayout& layout() const { return layout_; }
+    // Rank 0 writes checkpoints, charts and evaluations, and prints progress.
+    bool is_root() const { return job_.rank() == 0; }
+    Communicator& job() { return job_; }
+    // `seen` as the step's pass `pass` of this rank starts (the region loss's prior pull).
+    uint64_t seen_at_pass(int pass) const {
+        return state.seen + uint64_t(layout_.first_image) + uint64_t(pass) * uint64_t(layout_.images_per_pass);
+    }
+    // --threads, or (0) the cores shared among the ranks on this machine.
+    int compute_threads(int requested) const;
     bool done() const;  // max_batches reached
     bool interrupted() const { return interrupted_; }  // stop_requested said so at the last step
 
     void begin_step();
-    // loss_sum: the summed loss of the step's images, whose gradients exec holds. Throws
-    // when the loss is not finite; else steps the optimizer and records the loss.
-    Step finish_step(TrainExecutor& exec, double loss_sum);
+    // totals[0]: the summed loss of this rank's images, whose gradients exec holds; the rest
+    // whatever else the trainer sums over the step (counts for its progress line). Sums
+    // gradients and totals over the ranks, throws when the loss is not finite, else steps
+    // the optimizer and records the loss; `seen` advances by the step's images.
+    Step finish_step(TrainExecutor& exec, std::vector<double>& totals);
     // Keeps _<iter> every save_every, writes _last (+ chart) every checkpoint_every, at the
     // end and when stopping; returns whether stop_after says to stop now.
     bool save_after_step();
@@ -125,6 +162,9 @@ private:
     RunDirectory files_;
     std::string chart_, chart_metric_;
     Optimizer optimizer_;
+    Communicator& job_;
+    StepLayout layout_;
+    DataParallelStep data_parallel_;
     Clock::time_point start_, step_start_;
     double step_seconds_avg_ = -1;
     int64_t steps_here_ = 0;

@@ -97,10 +97,14 @@ Network net_from(const std::string& body, int w, int h, int c) {
 }
 
 CliResult run_cli(const std::string& args, unsigned timeout_s) {
+    return run_command(std::string(YOLO9K_CLI_PATH) + " " + args, timeout_s);
+}
+
+CliResult run_command(const std::string& command_line, unsigned timeout_s) {
     TempDir tmp;
     const std::string out = tmp.file("out"), err = tmp.file("err");
     // `exec`: the shell becomes yolo9k, so wait4's peak RSS is the tool's own.
-    const std::string cmd = "exec " + std::string(YOLO9K_CLI_PATH) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+    const std::string cmd = "exec " + command_line + " >" + out + " 2>" + err + " </dev/null";
     CliResult r;
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");

@@ -78,6 +78,8 @@ struct CliResult {
     long peak_rss_kib = 0;  // the tool's peak resident set (ru_maxrss; at least the caller's size at fork)
 };
 CliResult run_cli(const std::string& args, unsigned timeout_s = 0);
+// The same for any shell command line (e.g. mpirun ... yolo9k ...).
+CliResult run_command(const std::string& command_line, unsigned timeout_s = 0);
 
 // The memory tests' run: yolov2-voc at 416 with fresh weights written into `dir`, then
 // `yolo9k detect --threads 2 -q <extra_args> dog.jpg`. Returns the run (peak RSS included)

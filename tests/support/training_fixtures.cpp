@@ -53,4 +53,21 @@ void write_shapes_dataset(const TempDir& dir, int images) {
     write_file(dir.file("tiny.cfg"), tiny_detector_cfg(2, 60, 0.001f));
 }
 
+void write_shapes_classification_set(const TempDir& dir, int max_batches) {
+    for (int i = 0; i < 12; ++i) {
+        const fs::path folder = dir.path() / "shapes" / (i % 2 ? "bright" : "dark");
+        fs::create_directories(folder);
+        cv::Mat img(24, 28, CV_8UC3, cv::Scalar::all(i % 2 ? 200 - i : 30 + i));
+        cv::circle(img, {14, 12}, 5 + i % 3, cv::Scalar(20 * i, 100, 50), cv::FILLED);
+        cv::imwrite((folder / (std::to_string(i) + ".png")).string(), img);
+    }
+    write_file(dir.file("k.cfg"),
+               "[net]\nbatch=8\nsubdivisions=2\nwidth=16\nheight=16\nchannels=3\nlearning_rate=0.05\n"
+               "policy=steps\nsteps=100\nscales=.1\nmax_batches=" + std::to_string(max_batches) +
+                   "\nangle=5\nhue=.05\n"
+                   "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+                   "[maxpool]\nsize=2\nstride=2\n[convolutional]\nfilters=2\nsize=1\nstride=1\nactivation=linear\n"
+                   "[avgpool]\n[softmax]\n");
+}
+
 }  // namespace yolo9k::test

@@ -16,4 +16,9 @@ std::string tiny_detector_cfg(int classes, int max_batches, float learning_rate)
 // (backup = dir/backup) and tiny.cfg (2 classes, 60 batches, lr .001).
 void write_shapes_dataset(const TempDir& dir, int images);
 
+// A two-class classification set in dir/shapes/{bright,dark}/ (12 small PNGs) and k.cfg: a
+// BN conv, maxpool, 1x1 conv, avgpool, softmax at 16 px, batch 8 / subdivisions 2, lr .05,
+// `max_batches` steps.
+void write_shapes_classification_set(const TempDir& dir, int max_batches);
+
 }  // namespace yolo9k::test

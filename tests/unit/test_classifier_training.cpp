@@ -23,6 +23,7 @@
 #include "io/image_reader.h"
 #include "network/network.h"
 #include "support/test_support.h"
+#include "support/training_fixtures.h"
 #include "train/checkpoint.h"
 #include "train/classifier_trainer.h"
 #include "train/optimizer.h"
@@ -188,19 +189,7 @@ TEST_F(ClassifierTraining, CommandLineTrainPredictValid) {
 // (unless the kill split a checkpoint's two renames, which resumes with a warning).
 TEST(ClassifierKill, KilledRunResumesExactly) {
     test::TempDir dir;
-    for (int i = 0; i < 12; ++i) {
-        const fs::path folder = dir.path() / "shapes" / (i % 2 ? "bright" : "dark");
-        fs::create_directories(folder);
-        cv::Mat img(24, 28, CV_8UC3, cv::Scalar::all(i % 2 ? 200 - i : 30 + i));
-        cv::circle(img, {14, 12}, 5 + i % 3, cv::Scalar(20 * i, 100, 50), cv::FILLED);
-        cv::imwrite((folder / (std::to_string(i) + ".png")).string(), img);
-    }
-    test::write_file(dir.file("k.cfg"),
-                     "[net]\nbatch=8\nsubdivisions=2\nwidth=16\nheight=16\nchannels=3\nlearning_rate=0.05\n"
-                     "policy=steps\nsteps=100\nscales=.1\nmax_batches=200\nangle=5\nhue=.05\n"
-                     "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
-                     "[maxpool]\nsize=2\nstride=2\n[convolutional]\nfilters=2\nsize=1\nstride=1\nactivation=linear\n"
-                     "[avgpool]\n[softmax]\n");
+    test::write_shapes_classification_set(dir, 200);
     const std::string base = "classifier train --data " + dir.file("shapes") + " --cfg " + dir.file("k.cfg") +
                              " --checkpoint-every 5 --seed 4 --threads 1 --no-chart --backup ";
     auto straight = test::run_cli(base + dir.file("straight"));

@@ -36,6 +36,7 @@ void copy_run_options(const Public& p, TrainingRunOptions& o, const std::atomic<
     o.chart = p.chart_path;
     o.stop_after = p.stop_after;
     o.quiet = p.quiet;
+    o.collective_timeout_s = p.collective_timeout_s;
     o.stop_requested = [&cancelled] { return cancelled.load(); };
 }
 
@@ -47,6 +48,9 @@ void copy_summary(const TrainingRunResult& r, TrainingSummary& s) {
     s.seconds = r.seconds;
     s.images_per_second = r.images_per_s;
     s.cancelled = r.interrupted;
+    s.ranks = r.ranks;
+    s.communication_seconds = r.communication_seconds;
+    s.waiting_seconds = r.waiting_seconds;
 }
 
 }  // namespace

@@ -278,8 +278,9 @@ private:
         const double n = double(spatial_per_filter_);
         const float unbias = n > 1 ? float(n / (n - 1)) : 1.f;
         for (int f = 0; f < filters_; ++f) {
-            layer_.rolling_mean[f] = .99f * layer_.rolling_mean[f] + .01f * mean[f];
-            layer_.rolling_variance[f] = .99f * layer_.rolling_variance[f] + .01f * variance[f] * unbias;
+            constexpr float d = ConvolutionalLayer::rolling_decay;
+            layer_.rolling_mean[f] = d * layer_.rolling_mean[f] + ConvolutionalLayer::rolling_rate * mean[f];
+            layer_.rolling_variance[f] = d * layer_.rolling_variance[f] + ConvolutionalLayer::rolling_rate * variance[f] * unbias;
         }
     }
 
