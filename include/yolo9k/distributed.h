@@ -24,7 +24,8 @@ struct TrainingJobInfo {
 TrainingJobInfo training_job_info();
 
 // Ends every rank of a data-parallel job with `exit_code` (MPI_Abort), so that the other
-// ranks do not wait for one that failed. Does nothing outside a job of several ranks.
+// ranks do not wait for one that failed: a program that catches a Trainer's exception under
+// mpirun calls it. Does nothing outside a started job of several ranks.
 void abort_training_job(int exit_code);
 
 }  // namespace yolo9k

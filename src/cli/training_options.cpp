@@ -1,6 +1,7 @@
 #include "cli/training_options.h"
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -36,7 +37,9 @@ int run(AnyTrainer& trainer) {
         }
     } join{finished, watcher};
     const auto r = trainer.run();
-    if (training_job_info().rank != 0) return r.cancelled ? 128 + InterruptGuard::signal_number() : kExitOk;
+    // A rank stopped because another rank got the signal exits as if it had got SIGINT.
+    const int interrupted_code = 128 + (InterruptGuard::signal_number() ? InterruptGuard::signal_number() : SIGINT);
+    if (training_job_info().rank != 0) return r.cancelled ? interrupted_code : kExitOk;
     if (r.ranks > 1)
         std::printf("%d ranks: %.1f%% of the time exchanging gradients (%.1f s), %.1f%% waiting for the slowest rank "
                     "(%.1f s)\n",
@@ -48,7 +51,7 @@ int run(AnyTrainer& trainer) {
     if (!r.cancelled) return kExitOk;
     std::printf("interrupted: saved %s at iteration %lld; continue with the same command and --resume\n",
                 r.final_weights.c_str(), (long long)r.iterations);
-    return 128 + InterruptGuard::signal_number();
+    return interrupted_code;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "distributed/communicator.h"
 
+#include <atomic>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -20,20 +21,24 @@ public:
     void sum(std::span<double>, const std::string&) override {}
     void broadcast(std::span<std::byte>, int, const std::string&) override {}
     void barrier(const std::string&) override {}
-    void barrier_untimed() override {}
+    bool all_succeeded(bool ok) override { return ok; }
     void abort(int) override {}
 };
 
 }  // namespace
 
 bool started_by_mpi_launcher() {
-    // Open MPI's mpirun sets the first; other launchers (srun with PMIx, MPICH's hydra) the others.
-    return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+    // Open MPI's mpirun (the launcher this build supports) sets it for every rank.
+    return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
 }
 
 bool built_with_mpi() { return YOLO9K_HAVE_MPI != 0; }
 
 std::string mpi_launcher_path() { return YOLO9K_MPI_LAUNCHER; }
+
+namespace {
+std::atomic<Communicator*> started_job{nullptr};  // set once training_job() has succeeded
+}
 
 Communicator& training_job() {
     static const std::unique_ptr<Communicator> job = []() -> std::unique_ptr<Communicator> {
@@ -45,6 +50,7 @@ Communicator& training_job() {
                     "libopenmpi-dev and openmpi-bin (scripts/setup.sh does) and build again");
 #endif
     }();
+    started_job = job.get();
     return *job;
 }
 
@@ -54,9 +60,8 @@ TrainingJobInfo training_job_info() {
 }
 
 void abort_training_job(int exit_code) {
-    if (!started_by_mpi_launcher()) return;
-    Communicator& job = training_job();
-    if (job.size() > 1) job.abort(exit_code);
+    // Only a job that started (never starting MPI here: that may be what failed).
+    if (Communicator* job = started_job.load(); job && job->size() > 1) job->abort(exit_code);
 }
 
 }  // namespace yolo9k

@@ -33,8 +33,9 @@ public:
     virtual void broadcast(std::span<std::byte> data, int root, const std::string& what) = 0;
     // Waits for every rank (timed, as sum()).
     virtual void barrier(const std::string& what) = 0;
-    // Waits for every rank, without the timeout (ranks waiting while rank 0 evaluates).
-    virtual void barrier_untimed() = 0;
+    // True when every rank passes ok = true. Without the timeout, and without spinning: the
+    // ranks wait here while rank 0 evaluates, which may take minutes on all the cores.
+    virtual bool all_succeeded(bool ok) = 0;
     // Ends every rank of the job with `exit_code` (a rank that failed: the others must not
     // wait for it). Returns only for a job of one.
     virtual void abort(int exit_code) = 0;

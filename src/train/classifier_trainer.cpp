@@ -155,11 +155,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
         if (on_progress) on_progress(pr);
 
         const bool stop_now = run.save_after_step();
-        // Rank 0 validates while the other ranks wait (untimed: it may take minutes).
+        // Rank 0 validates while the other ranks wait.
         const bool validate = o.valid_every > 0 && !run.interrupted() && (state.iteration % o.valid_every == 0 || run.done());
-        if (validate && !run.is_root()) {
-            run.job().barrier_untimed();
-        } else if (validate) {
+        if (validate) run.evaluate_on_root([&] {
             Classifier c(ModelAccess::view(net), {.threads = o.threads, .backend = o.backend});
             const ClassifierValidation v = validate_classifier(c, data.valid, top);
             result.valid_top1 = v.metrics.top1();
@@ -169,8 +167,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& o,
                                                             (long long)state.iteration, result.valid_top1, top,
                                                             result.valid_topk, v.metrics.images()));
             run.record_evaluation(result.valid_top1);
-            run.job().barrier_untimed();
-        }
+        });
         if (stop_now) break;
     }
     run.finish(result);

@@ -204,12 +204,8 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
 
     // mAP@.5 on the validation set at the cfg's size, as `yolo9k eval` would; unreadable
     // images are skipped and named, never the end of the run. Rank 0 evaluates while the
-    // other ranks wait (untimed: evaluation may take minutes).
-    auto evaluate_now = [&](int train_w, int train_h) {
-        if (!run.is_root()) {
-            run.job().barrier_untimed();
-            return;
-        }
+    // other ranks wait.
+    auto evaluate_now = [&](int train_w, int train_h) { run.evaluate_on_root([&] {
         net.resize(base_w, base_h);
         DetectorOptions dopt_eval;
         dopt_eval.thresh = eval::kEvalThresh;
@@ -239,13 +235,13 @@ TrainResult train_detector(const TrainOptions& o, std::function<void(const Train
         if (o.on_map) o.on_map(state.iteration, r.map_voc);
         if (o.on_evaluation) o.on_evaluation(e);
         run.record_evaluation(r.map_voc, e.train_map50);
-        run.job().barrier_untimed();
-    };
+    }); };
     // A run stopped at an evaluation step (killed, or failed while evaluating) evaluates that
-    // step on resume, so the mAP curve has no hole.
+    // step on resume, so the mAP curve has no hole. Only rank 0 holds the history.
     const auto& maps = state.history.map_iteration;
-    if (o.map_every > 0 && state.iteration > 0 && state.iteration % o.map_every == 0 &&
-        (maps.empty() || maps.back() != state.iteration))
+    if (run.as_on_root(o.map_every > 0 && state.iteration > 0 && state.iteration % o.map_every == 0 &&
+                           (maps.empty() || maps.back() != state.iteration),
+                       "the start (whether rank 0 evaluates the resumed step)"))
         evaluate_now(net.input_shape().w, net.input_shape().h);
 
     ObjectnessWatch objectness_watch(p.max_batches);

@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/log.h"
 #include "network/initialize.h"
 #include "network/network.h"
 #include "train/chart.h"
@@ -151,6 +152,27 @@ TrainingRun::TrainingRun(const TrainingRunOptions& options, std::string backup, 
         data_parallel_.broadcast_model(optimizer_);
         job_.set_timeout_hint("The last checkpoint is " + files_.path("last") + "; continue with --resume");
     }
+}
+
+bool TrainingRun::as_on_root(bool value, const std::string& what) {
+    std::uint8_t v = value ? 1 : 0;
+    job_.broadcast_value(v, 0, what);
+    return v != 0;
+}
+
+void TrainingRun::evaluate_on_root(const std::function<void()>& evaluate) {
+    if (job_.size() == 1) return evaluate();
+    std::exception_ptr failure;
+    if (is_root()) try {
+            evaluate();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    const bool all_ok = job_.all_succeeded(!failure);
+    if (failure) std::rethrow_exception(failure);
+    if (!all_ok)
+        throw Error(format_text("rank %d: rank 0 failed while evaluating iteration %lld (its message says why)",
+                                job_.rank(), (long long)state.iteration));
 }
 
 int TrainingRun::compute_threads(int requested) const {

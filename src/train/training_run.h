@@ -134,6 +134,11 @@ public:
     }
     // --threads, or (0) the cores shared among the ranks on this machine.
     int compute_threads(int requested) const;
+    // Rank 0's value of `value` on every rank (decisions only rank 0's files can make).
+    bool as_on_root(bool value, const std::string& what);
+    // Runs `evaluate` on rank 0 while the other ranks wait (untimed, without spinning). An
+    // exception on rank 0 ends the wait everywhere: rethrown there, an Error on the others.
+    void evaluate_on_root(const std::function<void()>& evaluate);
     bool done() const;  // max_batches reached
     bool interrupted() const { return interrupted_; }  // stop_requested said so at the last step
 

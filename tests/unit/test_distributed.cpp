@@ -208,6 +208,24 @@ TEST(DistributedCli, ACheckpointResumesOnAnotherRankCount) {
               1e-5f);
 }
 
+// Rank 0 evaluates (--map-every) while the others wait; a run stopped right after an
+// evaluation resumes without evaluating that step again, on every rank alike (only rank 0
+// holds the history that says so).
+TEST(DistributedCli, EvaluationsRunOnRankZeroAndAResumeAfterOneAgrees) {
+    REQUIRE_MPI();
+    test::TempDir dir;
+    test::write_shapes_dataset(dir, 8);
+    const std::string args = "train --data " + dir.file("shapes.data") + " --cfg " + dir.file("tiny.cfg") +
+                             " --max-batches 4 --map-every 2 --train-map-images 0 --no-chart --seed 3 --ranks 2";
+    auto r = test::run_cli(args + " --stop-after 2", 120);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("2: mAP@.5 "), std::string::npos) << r.out;
+    r = test::run_cli(args + " --resume --collective-timeout 60", 120);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.find("2: mAP@.5 "), std::string::npos) << "evaluated step 2 again\n" << r.out;
+    EXPECT_NE(r.out.find("4: mAP@.5 "), std::string::npos) << r.out;
+}
+
 // The ranks mpirun started (its children), once both are running.
 std::vector<pid_t> rank_pids(pid_t launcher) {
     std::ifstream in("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children");

@@ -82,9 +82,12 @@ private:
 class MpiCommunicator final : public Communicator {
 public:
     MpiCommunicator() {
-        int provided = 0;
+        int provided = 0, initialized = 0;
+        MPI_Initialized(&initialized);
+        owns_mpi_ = !initialized;  // a host program that started MPI also ends it
+        if (initialized) MPI_Query_thread(&provided);
         // The watchdog may call MPI_Abort while the training thread is inside a collective.
-        if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+        else if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
             throw Error("MPI_Init_thread failed: MPI could not start this rank");
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -93,13 +96,16 @@ public:
         MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
         MPI_Comm_size(node, &local_size_);
         MPI_Comm_free(&node);
-        watchdog_.emplace(rank_, size_);
+        if (provided == MPI_THREAD_MULTIPLE) watchdog_.emplace(rank_, size_);
+        else if (rank_ == 0)
+            log_message(LogLevel::warning, "this MPI does not allow calls from several threads (MPI_THREAD_MULTIPLE): "
+                                           "--collective-timeout cannot end a job whose rank stopped");
     }
     ~MpiCommunicator() override {
         watchdog_.reset();
         int finalized = 0;
         MPI_Finalized(&finalized);
-        if (!finalized) MPI_Finalize();
+        if (owns_mpi_ && !finalized) MPI_Finalize();
     }
 
     int rank() const override { return rank_; }
@@ -122,7 +128,17 @@ public:
         Timed timed(*this, what);
         check(MPI_Barrier(MPI_COMM_WORLD), what);
     }
-    void barrier_untimed() override { check(MPI_Barrier(MPI_COMM_WORLD), "a barrier"); }
+    bool all_succeeded(bool ok) override {
+        int value = ok ? 1 : 0;
+        MPI_Request request;
+        check(MPI_Iallreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &request),
+              "waiting for rank 0's evaluation");
+        for (int done = 0;;) {
+            check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "waiting for rank 0's evaluation");
+            if (done) return value == 1;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
     void abort(int exit_code) override {
         MPI_Abort(MPI_COMM_WORLD, exit_code);
         std::_Exit(exit_code);
@@ -132,8 +148,12 @@ private:
     static constexpr size_t kChunk = size_t(1) << 30;  // MPI counts are ints
 
     struct Timed {
-        Timed(MpiCommunicator& c, const std::string& what) : c(c) { c.watchdog_->arm(what, c.timeout(), c.timeout_hint()); }
-        ~Timed() { c.watchdog_->disarm(); }
+        Timed(MpiCommunicator& c, const std::string& what) : c(c) {
+            if (c.watchdog_) c.watchdog_->arm(what, c.timeout(), c.timeout_hint());
+        }
+        ~Timed() {
+            if (c.watchdog_) c.watchdog_->disarm();
+        }
         MpiCommunicator& c;
     };
 
@@ -159,6 +179,7 @@ private:
     }
 
     int rank_ = 0, size_ = 1, local_size_ = 1;
+    bool owns_mpi_ = true;
     std::optional<Watchdog> watchdog_;
 };
 
