@@ -90,6 +90,7 @@ TrainBenchResult bench_training(const TrainBenchOptions& o) {
         for (int it = 0; it < o.iterations; ++it) {
             double t[5];
             one_step(t);
+            r.profiled_passes_ms += (t[1] - t[0] + t[3] - t[2]) / o.iterations;
         }
         ex.set_profile(nullptr);
         for (int i = 0; i < net.size() && i < int(profile.ms.size()); ++i) {

@@ -41,6 +41,7 @@ struct TrainBenchResult {
     double conv_gflop = 0;     // per step
     double gflops = 0;         // conv_gflop / step time
     std::vector<TrainLayerTime> layers;  // with options.layers (the profiled steps are separate from the timed ones)
+    double profiled_passes_ms = 0;       // with options.layers: forward + backward of the profiled steps, mean per step
 };
 
 TrainBenchResult bench_training(const TrainBenchOptions& options);

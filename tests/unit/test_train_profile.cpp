@@ -44,11 +44,13 @@ TEST(TrainProfile, EveryConvolutionPhaseIsTimedAndThePhasesAddUpToThePasses) {
         }
     }
     EXPECT_GE(convolutions, 2);
-    // The profiled steps are separate from the timed ones; on a loaded machine they may
-    // differ, but not by the factor a double count or a missed pass would make.
-    const double passes = r.forward_ms + r.backward_ms;
-    EXPECT_GT(profiled, passes / 3) << "profiled " << profiled << " ms, passes " << passes << " ms";
-    EXPECT_LT(profiled, passes * 3) << "profiled " << profiled << " ms, passes " << passes << " ms";
+    // Against the wall time of the same profiled passes (not the separately timed steps: on a
+    // loaded machine CI saw those differ 6x): the marks lie inside the passes, so their sum
+    // cannot exceed them (a double count would), and they cover the layers' work, so they
+    // hold most of it (a missed pass would leave half or more out).
+    const double passes = r.profiled_passes_ms;
+    EXPECT_LE(profiled, passes * 1.01 + 0.05) << "profiled " << profiled << " ms, passes " << passes << " ms";
+    EXPECT_GT(profiled, passes * 0.6) << "profiled " << profiled << " ms, passes " << passes << " ms";
 }
 
 // The reference backend's kernels mark nothing: all of a layer's time is its "other" time.
