@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-6}
 Y=${2:-build}/yolo9k
+source scripts/lib/tiny_cfg.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$Y" dataset synth --out "$WORK/synth" --images 64 --seed 3 --quiet >/dev/null
@@ -17,12 +18,7 @@ printf '%-16s %-22s %8s %10s %14s %10s\n' cfg run img/s comm_share comm_s/step w
 for cfg in yolov2-tiny-voc yolov2-voc; do
   sed -e 's/^batch=.*/batch=16/' -e 's/^subdivisions=.*/subdivisions=2/' -e 's/^classes=.*/classes=5/' \
       -e 's/^random=.*/random=0/' -e "s/^max_batches.*/max_batches=$STEPS/" /usr/share/darknet/cfg/$cfg.cfg > "$WORK/$cfg.cfg"
-  python3 - "$WORK/$cfg.cfg" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-i = s.rindex('filters=125'); s = s[:i] + 'filters=50' + s[i + 11:]
-open(p, 'w').write(s)
-PY
+  set_head_classes "$WORK/$cfg.cfg" 5
   for run in "1 process x $(nproc) threads" "2 ranks x $(( $(nproc) / 2 )) threads"; do
     extra=""; [[ $run == 2* ]] && extra="--ranks 2"
     rm -rf "$WORK/backup"
