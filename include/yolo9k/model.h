@@ -49,9 +49,11 @@ public:
     // (darknet's `partial` output, e.g. darknet19_448.conv.23) if it ends at a layer
     // boundary. Returns the number of layers read.
     int load_weights(const std::string& path, bool partial = false);
-    // Fresh weights for training from scratch: He-scaled conv weights, zero biases,
-    // identity batch norm; the same seed gives the same bytes.
-    void initialize_weights(uint32_t seed);
+    // Fresh weights for training from scratch: He-scaled conv weights (darknet's variance),
+    // zero biases, identity batch norm; the same seed gives the same bytes. `head_scale`
+    // multiplies the convolutions without batch norm (the head): AlexeyAB darknet's is
+    // 1/sqrt(3) (TrainerOptions::head_init_scale).
+    void initialize_weights(uint32_t seed, float head_scale = 1.f);
     // Writes darknet's .weights format atomically; `layers` > 0 keeps only the first
     // layers (darknet's `partial`).
     void save_weights(const std::string& path, int layers = 0) const;

@@ -32,6 +32,11 @@ struct TrainerOptions {
     bool resume = false;  // continue from <backup>/<name>_last.weights and its .state
     bool clear = false;   // start the schedule at 0 although the weights have seen images (darknet's -clear)
     uint64_t seed = 1;    // a run is reproducible from it
+    // Layers that start from random weights: the scale of the convolutions without batch norm
+    // (the head) against darknet's He-scaled draw. 1: Debian darknet's; 1/sqrt(3) (0.577):
+    // AlexeyAB darknet's, which a sparse set learns from much sooner (README, "When
+    // objectness stays near zero").
+    float head_init_scale = 1;
     int threads = 0;      // 0: all cores
     int loader_threads = 2;  // image decoding and augmentation, ahead of the steps
     // Overrides of the cfg's [net]; 0 (burn_in: -1) keeps the cfg's value.
@@ -142,6 +147,7 @@ struct ClassifierTrainerOptions {
     int64_t stop_after = 0;
     bool quiet = false;
     double collective_timeout_s = 300;  // as TrainerOptions'
+    float head_init_scale = 1;          // as TrainerOptions'
 };
 
 struct ClassifierTrainingProgress {

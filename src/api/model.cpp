@@ -24,7 +24,9 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 
 int Model::load_weights(const std::string& path, bool partial) { return impl_->net->load_weights(path, partial); }
-void Model::initialize_weights(uint32_t seed) { yolo9k::initialize_weights(*impl_->net, seed); }
+void Model::initialize_weights(uint32_t seed, float head_scale) {
+    yolo9k::initialize_weights(*impl_->net, seed, head_scale);
+}
 
 static int layer_limit(int layers, const Network& net, const std::string& what) {
     if (layers < 0 || layers > net.size())

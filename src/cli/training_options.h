@@ -12,6 +12,15 @@
 
 namespace yolo9k::cli {
 
+// --head-init-scale: the scale of the randomly initialised head (initialize_weights).
+inline void add_head_init_scale_option(CLI::App& sub, float& scale) {
+    sub.add_option("--head-init-scale", scale,
+                   "random initialisation: scale of the convolutions without batch norm (the head) against darknet's; "
+                   "AlexeyAB darknet's is 0.577, which sparse sets learn from sooner")
+        ->capture_default_str()
+        ->check(finite_range(1e-3, 10));
+}
+
 // --cfg (required), --weights, --backup, --name, --resume, --clear, --seed, --threads,
 // --loader-threads, --backend, --batch, --subdivisions, --max-batches, --learning-rate,
 // --burn-in; the help of --cfg and --weights names what the command trains.
@@ -24,6 +33,7 @@ void add_run_setup_options(CLI::App& sub, Options& o, const std::string& cfg_hel
     sub.add_flag("--resume", o.resume, "continue from <backup>/<name>_last.weights and its .state");
     sub.add_flag("--clear", o.clear, "start the schedule from 0 even if the weights have seen images");
     sub.add_option("--seed", o.seed, "random seed: a run is reproducible from it");
+    add_head_init_scale_option(sub, o.head_init_scale);
     sub.add_option("--threads", o.threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     sub.add_option("--loader-threads", o.loader_threads, "data loading threads")->check(CLI::PositiveNumber);
     sub.add_option("--backend", o.backend, "what computes: onednn (fast) or reference (see `yolo9k info --backends`)")

@@ -7,13 +7,14 @@
 
 namespace yolo9k {
 
-void initialize_weights(Network& net, uint32_t seed) {
+void initialize_weights(Network& net, uint32_t seed, float head_scale) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     for (int i = 0; i < net.size(); ++i) {
         auto* conv = dynamic_cast<ConvolutionalLayer*>(&net.layer(i));
         if (!conv) continue;
-        const float scale = std::sqrt(6.f / float(conv->input_shape().c * conv->size * conv->size));
+        float scale = std::sqrt(6.f / float(conv->input_shape().c * conv->size * conv->size));
+        if (!conv->batch_normalize) scale *= head_scale;
         for (auto& w : conv->weights) w = u(rng) * scale;
         std::fill(conv->biases.begin(), conv->biases.end(), 0.f);
         if (conv->batch_normalize) {

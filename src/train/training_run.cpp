@@ -95,7 +95,7 @@ TrainState start_or_resume(Network& net, Optimizer& opt, int images_per_step, co
         // Initialise everything first, as darknet does when it builds the network: a
         // partial file (e.g. darknet19_448.conv.23) then overwrites only its prefix and the
         // new layers start from random weights, not from zeros (which would never learn).
-        initialize_weights(net, o.seed);
+        initialize_weights(net, o.seed, o.head_init_scale);
         const int loaded = net.load_weights(o.weights, /*allow_prefix=*/true);
         if (!o.quiet)
             log_message(LogLevel::note, format_text("loaded %d of %d layers from %s%s", loaded, net.size(), o.weights.c_str(),
@@ -104,7 +104,7 @@ TrainState start_or_resume(Network& net, Optimizer& opt, int images_per_step, co
         state.seen = net.header().seen;
         state.iteration = int64_t(state.seen / uint64_t(images_per_step));
     } else {
-        initialize_weights(net, o.seed);
+        initialize_weights(net, o.seed, o.head_init_scale);
         net.header().seen = 0;
     }
     return state;

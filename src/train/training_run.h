@@ -28,6 +28,7 @@ struct TrainingRunOptions {
     bool resume = false;       // continue from <backup>/<name>_last.weights (+ .state)
     bool clear = false;        // reset `seen` of the given weights (darknet's -clear)
     uint64_t seed = 1;
+    float head_init_scale = 1;  // initialize_weights' head_scale for randomly initialised layers
     int threads = 0, loader_threads = 2;
     std::string backend = "onednn";
     // Overrides of the cfg's [net] (for small runs and tests); <= 0 keeps the cfg's.

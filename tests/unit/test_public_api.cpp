@@ -255,6 +255,25 @@ TEST(PublicApiModel, DescribesSavesAndRunsWithoutReadingTheFilesAgain) {
         again.save_weights(dir.file("b.weights"));
         EXPECT_EQ(test::read_file(dir.file("a.weights")), test::read_file(dir.file("b.weights")));
         EXPECT_EQ(fs::file_size(dir.file("a.weights")), model.weights_file_bytes());
+        {
+            // head_scale halves exactly the head's weights (the file's last floats: the last
+            // convolution, the one without batch norm) and leaves every other byte as it was.
+            Model halved(dir.file("tiny.cfg"));
+            halved.initialize_weights(7, 0.5f);
+            halved.save_weights(dir.file("h.weights"));
+            const std::string a = test::read_file(dir.file("a.weights")), h = test::read_file(dir.file("h.weights"));
+            ASSERT_EQ(a.size(), h.size());
+            const size_t first_difference = std::mismatch(a.begin(), a.end(), h.begin()).first - a.begin();
+            const int64_t head_weights = layers[layers.size() - 2].parameters - layers[layers.size() - 2].out_channels;
+            ASSERT_LT(first_difference, a.size());
+            EXPECT_GE(first_difference, a.size() - size_t(head_weights) * sizeof(float));
+            for (size_t at = a.size() - size_t(head_weights) * sizeof(float); at < a.size(); at += sizeof(float)) {
+                float full, half;
+                std::memcpy(&full, a.data() + at, sizeof full);
+                std::memcpy(&half, h.data() + at, sizeof half);
+                ASSERT_EQ(half, full * 0.5f) << "byte " << at;
+            }
+        }
 
         model.set_images_seen(640);
         model.save_weights(dir.file("cut.weights"), 2);

@@ -21,6 +21,7 @@ void copy_run_options(const Public& p, TrainingRunOptions& o, const std::atomic<
     o.resume = p.resume;
     o.clear = p.clear;
     o.seed = p.seed;
+    o.head_init_scale = p.head_init_scale;
     o.threads = p.threads;
     o.loader_threads = p.loader_threads;
     o.batch = p.batch;
