@@ -63,6 +63,12 @@ void write_darknet_cfg(const std::string& src, const std::string& dst, int width
     if (!o) throw std::runtime_error("cannot write " + dst);
 }
 
+std::string test_name(std::string s) {
+    for (char& c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    return s;
+}
+
 DarknetNet::DarknetNet(const std::string& cfg, const std::string& weights, int batch) {
     std::string c = cfg, w = weights;
     net_ = load_network(c.data(), w.empty() ? nullptr : w.data(), 0);

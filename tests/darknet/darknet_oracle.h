@@ -39,6 +39,10 @@ std::vector<DarknetFound> darknet_reported_boxes(const detection* dets, int nbox
 void expect_same_detections(const std::vector<DarknetFound>& theirs, const std::vector<Detection>& ours,
                             const std::string& label);
 
+// A gtest parameter name from a cfg name: every character that is not a letter or digit
+// becomes '_' ("yolov2-tiny-voc.cfg" -> "yolov2_tiny_voc_cfg").
+std::string test_name(std::string s);
+
 class DarknetNet {
 public:
     // load_network(cfg, weights, 0) then set_batch_network(net, batch). The cfg's own

@@ -99,12 +99,6 @@ std::string cfg_path(const std::string& key, const TempDir& tmp) {
     return darknet_cfg(key + ".cfg");
 }
 
-std::string test_name(std::string s) {
-    for (char& c : s)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return s;
-}
-
 // ---- comparison ---------------------------------------------------------------------------
 
 struct Comparison {

@@ -81,12 +81,7 @@ TEST_P(InitializationDarknet, EveryConvolutionHasDarknetsSpreadAndHeadScaleScale
 
 INSTANTIATE_TEST_SUITE_P(Cfgs, InitializationDarknet,
                          ::testing::Values("yolov2-tiny-voc.cfg", "yolov2-voc.cfg", "darknet19.cfg"),
-                         [](const auto& info) {
-                             std::string name = info.param;
-                             for (char& c : name)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return name;
-                         });
+                         [](const auto& info) { return test::test_name(info.param); });
 
 }  // namespace
 }  // namespace yolo9k

@@ -16,6 +16,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "darknet_oracle.h"
 #include "backend/backend.h"
 #include "layer/region.h"
 #include "network/network.h"
@@ -238,11 +239,6 @@ TEST_P(OpenCvParity, EveryLayerMatchesOpenCvDnn) {
 INSTANTIATE_TEST_SUITE_P(Cfgs, OpenCvParity,
                          ::testing::Values("yolov2-voc", "yolov2-tiny-voc", "yolov2", "yolov2-tiny", "darknet19",
                                            "darknet19_448"),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             for (char& c : s)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return s;
-                         });
+                         [](const auto& info) { return test::test_name(info.param); });
 
 }  // namespace
