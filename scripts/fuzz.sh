@@ -50,7 +50,8 @@ done
 # Per-target input size bound (bytes): large enough for the seeds, small enough to stay fast.
 declare -A MAX_LEN=([cfg]=12288 [network]=8192 [weights]=2048 [checkpoint]=4096
                     [darknet_labels]=2048 [darknet_list]=1024 [data_file]=1024
-                    [voc_xml]=8192 [coco_json]=8192 [word_tree]=8192 [image]=16384)
+                    [voc_xml]=8192 [coco_json]=8192 [word_tree]=8192 [image]=16384
+                    [calibration]=2048)
 
 ALL=()
 for src in fuzz/fuzz_*.cpp; do t=$(basename "$src" .cpp); ALL+=("${t#fuzz_}"); done

@@ -22,6 +22,7 @@ struct ClassifierOptions {
     int threads = 0;           // 0: all cores
     std::string backend = "onednn";
     std::string precision = "f32";  // as DetectorOptions::precision
+    std::string calibration;        // as DetectorOptions::calibration
 };
 
 // Calls from several threads run one at a time, as Detector's do.

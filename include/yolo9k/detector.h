@@ -53,9 +53,13 @@ struct DetectorOptions {
     // yolov2-tiny-voc every such layer; negative: unlimited (fastest).
     int winograd_memory_mib = 48;
     // Arithmetic: "f32" (darknet-exact), "bf16" (weights and activations in bf16, f32
-    // accumulation; needs AVX512-BF16, and says so otherwise). `yolo9k info --backends` lists
+    // accumulation; needs AVX512-BF16, and says so otherwise), "int8" (8-bit weights and
+    // activations scaled by `calibration`, s32 accumulation; needs VNNI). `yolo9k info --backends` lists
     // what each backend offers.
     std::string precision = "f32";
+    // int8: the file `yolo9k calibrate` wrote for this cfg and these weights (required then;
+    // refused with any other precision).
+    std::string calibration;
     // YOLO9000 ([region] tree=). Without a map each box gets the most specific class whose
     // descent from the root stays above `hier` (darknet's -hier), named from `names`, by
     // default the .names beside the .tree (9k.tree -> 9k.names). With `map` (a file such

@@ -76,7 +76,10 @@ public:
     // per layer; throws for a backend that this build does not have.
     // `precision`: as DetectorOptions::precision (each layer's kernel and output type show which
     // arithmetic it runs in).
-    std::string describe_execution(const std::string& backend, const std::string& precision = "f32") const;
+    // `calibration`: for int8, as DetectorOptions::calibration; without one the kernels are
+    // shown as they would run (they do not depend on the calibrated values).
+    std::string describe_execution(const std::string& backend, const std::string& precision = "f32",
+                                   const std::string& calibration = "") const;
 
     struct Impl;
 

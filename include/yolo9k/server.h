@@ -23,6 +23,7 @@ struct ServedModel {
     std::string name;  // the {name} in /v1/models/{name}/detect
     std::string cfg, weights, names;
     int size = 0;  // input width = height; 0: the cfg's
+    std::string calibration;  // with precision int8: `yolo9k calibrate`'s file for these weights
 };
 
 struct ServerOptions {

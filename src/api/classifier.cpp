@@ -11,6 +11,7 @@
 #include "detect/letterbox.h"
 #include "layer/softmax.h"
 #include "network/network.h"
+#include "quantize/calibration.h"
 
 namespace yolo9k {
 
@@ -22,12 +23,14 @@ struct Classifier::Impl {
     std::vector<float> input;
     std::mutex mutex;  // one pass at a time: the executor's buffers and the input are shared
 
-    void init(const std::string& backend, int threads, const std::string& precision) {
+    void init(const std::string& backend, int threads, const std::string& precision, const std::string& calibration) {
         net->require_rgb_input();
         if (!dynamic_cast<const SoftmaxLayer*>(&net->layer(net->output_layer())))
             throw Error(net->cfg_path() + ": not a classifier: the output layer is [" +
                         std::string(net->layer(net->output_layer()).type()) + "], expected [softmax]");
-        executor = make_executor(*net, backend, {.batch = 1, .threads = threads, .precision = parse_precision(precision)});
+        executor = make_executor(*net, backend,
+                                 {.batch = 1, .threads = threads, .precision = parse_precision(precision),
+                                  .activation_ranges = activation_ranges_for(precision, calibration, *net)});
         input.resize(net->input_shape().size());
     }
     int classes() const { return int(net->layer(net->output_layer()).output_shape().size()); }
@@ -45,13 +48,13 @@ Classifier::Classifier(const ClassifierOptions& o) : impl_(std::make_unique<Impl
     impl_->owned = std::make_unique<Network>(Network::from_cfg_file(o.cfg, no));
     if (!o.weights.empty()) impl_->owned->load_weights(o.weights);
     impl_->net = impl_->owned.get();
-    impl_->init(o.backend, o.threads, o.precision);
+    impl_->init(o.backend, o.threads, o.precision, o.calibration);
 }
 
 Classifier::Classifier(const Model& model, const ClassifierOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = ModelAccess::share(model);
     impl_->net = &ModelAccess::network(model);
-    impl_->init(options.backend, options.threads, options.precision);
+    impl_->init(options.backend, options.threads, options.precision, options.calibration);
 }
 
 Classifier::~Classifier() = default;

@@ -17,6 +17,7 @@
 #include "detect/region_decode.h"
 #include "layer/region.h"
 #include "network/network.h"
+#include "quantize/calibration.h"
 
 namespace yolo9k {
 
@@ -48,6 +49,7 @@ struct Detector::Impl {
     const Network* net;
     std::shared_ptr<SharedWorkspace> shared;  // with shared_memory: activation memory and its lock
     std::unique_ptr<Executor> executor;
+    std::shared_ptr<const ActivationRanges> ranges;  // int8
     RegionDecodeParams region;
     std::vector<std::string> names;
     std::vector<float> input;
@@ -58,6 +60,7 @@ struct Detector::Impl {
     explicit Impl(const DetectorOptions& o) : options(o), owned(build(o)), net(&*owned) {
         if (o.weights.empty()) throw Error("no weights file given (a detector needs --weights)");
         owned->load_weights(o.weights);
+        ranges = activation_ranges_for(o.precision, o.calibration, *owned);  // fingerprints the unfolded weights
         owned->fold_batch_norm();
         // Free each layer's host weights as soon as its kernel holds folded, reordered
         // copies: peak memory stays near one copy of the weights, not two. A backend that
@@ -124,9 +127,10 @@ struct Detector::Impl {
             o.direct_conv ? onednn::ConvAlgorithm::direct : onednn::ConvAlgorithm::fast,
             o.winograd_memory_mib < 0 ? onednn::Settings::kUnlimited : size_t(o.winograd_memory_mib) << 20);
         if (o.shared_memory) shared = o.shared_memory->impl()->workspace;
+        if (!ranges) ranges = activation_ranges_for(o.precision, o.calibration, *net);
         executor = make_executor(*net, o.backend,
                                  {.batch = o.batch, .threads = o.threads, .precision = parse_precision(o.precision),
-                                  .settings = onednn_settings,
+                                  .activation_ranges = ranges, .settings = onednn_settings,
                                   .on_layer_ready = on_layer_ready, .workspace = shared});
         input.resize(size_t(o.batch) * net->input_shape().size());
     }

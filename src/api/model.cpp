@@ -4,6 +4,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "network/initialize.h"
+#include "quantize/calibration.h"
 
 namespace yolo9k {
 
@@ -70,10 +71,21 @@ std::vector<LayerSummary> Model::layers() const {
     return out;
 }
 
-std::string Model::describe_execution(const std::string& backend, const std::string& precision) const {
+std::string Model::describe_execution(const std::string& backend, const std::string& precision,
+                                      const std::string& calibration) const {
     Network& net = *impl_->net;
     // Kernels are built from the weights; a model that has none yet still has its shapes.
-    return make_executor(net, backend, {.precision = parse_precision(precision)})->describe();
+    std::shared_ptr<const ActivationRanges> ranges;
+    if (parse_precision(precision) == Precision::int8 && calibration.empty()) {
+        // Which kernel runs each layer, and in what type, does not depend on the ranges' values.
+        auto placeholder = std::make_shared<ActivationRanges>();
+        placeholder->input = {0, 1};
+        placeholder->layers.assign(size_t(net.size()), {-1, 1});
+        ranges = placeholder;
+    } else {
+        ranges = activation_ranges_for(precision, calibration, net);
+    }
+    return make_executor(net, backend, {.precision = parse_precision(precision), .activation_ranges = ranges})->describe();
 }
 
 std::vector<BackendInfo> available_backends() {

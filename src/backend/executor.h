@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/activation_ranges.h"
 #include "backend/tensor.h"
 
 namespace yolo9k {
@@ -26,6 +27,8 @@ struct ExecutorOptions {
     int threads = 0;            // 0: all cores
     bool keep_outputs = false;  // keep every layer's output readable (tests, debugging)
     Precision precision = Precision::f32;  // a backend refuses precisions it cannot compute in
+    // int8: the calibrated activation ranges (required; a backend refuses int8 without them).
+    std::shared_ptr<const ActivationRanges> activation_ranges;
     std::string device = "cpu";            // "cpu", or a backend's own ("cuda:0")
     std::shared_ptr<const BackendSettings> settings;
     // Called once a layer's kernel holds its own copy of the parameters, so an

@@ -20,6 +20,7 @@
 #include "eval/evaluate.h"
 #include "network/initialize.h"
 #include "network/network.h"
+#include "quantize/calibration.h"
 #include "perf/baselines.h"
 #include "perf/fma_peak.h"
 #include "perf/stats.h"
@@ -44,6 +45,7 @@ struct BenchOptions {
     std::string data_file, dataset, split, names;  // mAP per size (the paper's speed/accuracy table)
     bool train = false;  // training throughput instead of inference
     bool layers = false;  // per-layer times, Winograd vs direct
+    std::string calibration;  // int8 rows: the ranges to scale by (else recorded on the timing input)
     std::vector<std::string> precisions{"f32"};  // reduced precisions add rows (yolo9k-bf16)
 };
 
@@ -164,6 +166,27 @@ std::string temp_weights_for(const Network& net, const std::string& cfg, const s
     return path;
 }
 
+// int8 rows: the calibration file's ranges when given, else ranges recorded on the timing
+// input itself (the kernels, and so the timing, do not depend on the scales).
+std::shared_ptr<const ActivationRanges> int8_ranges(Network& net, const std::string& calibration,
+                                                    const std::vector<float>& input, int threads) {
+    if (!calibration.empty()) return activation_ranges_for("int8", calibration, net);
+    const size_t per_image = net.input_shape().size();
+    const Calibration c = calibrate_network(
+        net, 1, [&](int, float* dst) { std::copy(input.begin(), input.begin() + long(per_image), dst); },
+        CalibrationMethod::minmax, 100, threads);
+    return std::make_shared<const ActivationRanges>(c.ranges);
+}
+
+// The instruction a peak probe times, as the rows name it.
+std::string isa_instruction(const std::string& isa) {
+    if (isa == "avx512bf16") return "vdpbf16ps";
+    if (isa == "avx512vnni") return "vpdpbusd";
+    if (isa == "amx-int8") return "AMX tdpbusd";
+    if (isa == "amx-bf16") return "AMX tdpbf16ps";
+    return isa;
+}
+
 std::string fmt(const char* f, double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, f, v);
@@ -203,9 +226,13 @@ Action add_bench_command(CLI::App& app) {
                   "forward, batch norm + activation, weight- and data-gradient time");
     sub->add_option("--precision", o->precisions,
                     "arithmetic(s) to time: f32 (always), bf16 (adds a yolo9k-bf16 row, against the measured "
-                    "vdpbf16ps peak)")
+                    "vdpbf16ps peak), int8 (a yolo9k-int8 row against the vpdpbusd peak; scaled by --calibration, "
+                    "else by ranges recorded on the timing input, which time the same)")
         ->delimiter(',')
         ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+    sub->add_option("--calibration", o->calibration,
+                    "int8 rows: the file `yolo9k calibrate` wrote for the one --cfg and its --weights")
+        ->check(CLI::ExistingFile);
     sub->add_flag("--train", o->train,
                   "training speed: forward + region loss + backward + SGD step per batch (default batch 8, size 416)");
     return [o] {
@@ -249,19 +276,27 @@ Action add_bench_command(CLI::App& app) {
         if (o->train && !reduced.empty())
             throw Error("bench --train: only --precision f32 trains yet (bf16 mixed precision is not built)");
         std::map<Precision, double> reduced_peak;
+        std::map<Precision, std::string> reduced_isa;
         for (Precision p : reduced) {
-            if (p != Precision::bf16) continue;  // int8 is refused by the backend, with its reason
-            if (!perf::fma_isa_supported("avx512bf16")) {
+            // A CPU without the instructions gets no peak; the backend refuses the row by name.
+            const bool bf16 = p == Precision::bf16;
+            // AMX where the CPU has it (oneDNN's kernels then use its tiles), else the vector ISA.
+            const char* amx = bf16 ? "amx-bf16" : "amx-int8";
+            const char* isa = perf::fma_isa_supported(amx) ? amx : bf16 ? "avx512bf16" : "avx512vnni";
+            if (!perf::fma_isa_supported(isa)) {
                 reduced_peak[p] = 0;
                 continue;
             }
-            const perf::FmaPeak bf16 = perf::measure_fma_peak({.threads = threads, .isa = "avx512bf16"});
-            reduced_peak[p] = bf16.gflops_total;
-            std::cout << "machine bf16 dot-product peak: " << fmt("%.1f", bf16.gflops_total) << " GFLOP/s with "
-                      << bf16.threads << " threads (vdpbf16ps, " << fmt("%.1f", bf16.gflops_total / peak.gflops_total)
-                      << "x the f32 FMA peak)\n";
-            report["bf16_peak"] = {{"isa", bf16.isa}, {"threads", bf16.threads}, {"gflops_total", bf16.gflops_total},
-                                   {"gflops_per_thread", bf16.gflops_per_thread}};
+            const perf::FmaPeak measured = perf::measure_fma_peak({.threads = threads, .isa = isa});
+            reduced_peak[p] = measured.gflops_total;
+            std::cout << "machine " << (bf16 ? "bf16" : "int8") << " dot-product peak: "
+                      << fmt("%.1f", measured.gflops_total) << (bf16 ? " GFLOP/s" : " GOP/s") << " with "
+                      << measured.threads << " threads (" << isa_instruction(isa) << ", "
+                      << fmt("%.1f", measured.gflops_total / peak.gflops_total) << "x the f32 FMA peak)\n";
+            reduced_isa[p] = isa_instruction(isa);
+            report[bf16 ? "bf16_peak" : "int8_peak"] = {{"isa", measured.isa}, {"threads", measured.threads},
+                                                        {"gflops_total", measured.gflops_total},
+                                                        {"gflops_per_thread", measured.gflops_per_thread}};
         }
 
         if (o->train) {
@@ -360,14 +395,18 @@ Action add_bench_command(CLI::App& app) {
                     entry["engines"].push_back(row("yolo9k-direct", direct_ms, "onednn, direct conv only (--direct-conv)"));
                     std::vector<std::pair<std::string, double>> reduced_ms;  // for the baselines' notes
                     for (Precision p : reduced) {
-                        auto ex = make_executor(net, "onednn", {.batch = batch, .threads = threads, .precision = p});
+                        auto ex = make_executor(net, "onednn",
+                                                {.batch = batch, .threads = threads, .precision = p,
+                                                 .activation_ranges = p == Precision::int8
+                                                                          ? int8_ranges(net, o->calibration, input, threads)
+                                                                          : nullptr});
                         const double ms =
                             perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations}).median /
                             batch;
                         reduced_ms.emplace_back(std::string("yolo9k-") + precision_name(p), ms);
                         entry["engines"].push_back(row(std::string("yolo9k-") + precision_name(p), ms,
                                                        std::string("--precision ") + precision_name(p) +
-                                                           "; % of the vdpbf16ps peak",
+                                                           "; % of the " + reduced_isa[p] + " peak",
                                                        reduced_peak[p]));
                     }
                     for (const auto& engine : engines) {

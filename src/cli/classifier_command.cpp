@@ -48,7 +48,7 @@ void add_train(CLI::App& parent, std::shared_ptr<ClassifierTrainerOptions> o, in
 }
 
 struct PredictOptions {
-    std::string cfg, weights, names, data, json, precision = "f32";
+    std::string cfg, weights, names, data, json, precision = "f32", calibration;
     int top = 0, size = 0, threads = 0;
     std::vector<std::string> inputs;
 };
@@ -68,7 +68,7 @@ std::vector<std::string> names_for(const std::string& names, const std::string& 
 }
 
 int run_predict(const PredictOptions& o) {
-    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision});
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision, .calibration = o.calibration});
     const std::vector<std::string> names = names_for(o.names, o.data, c.classes());
     int top = o.top;
     if (top <= 0) top = o.data.empty() ? 5 : read_classification_data(o.data).top;
@@ -101,12 +101,12 @@ int run_predict(const PredictOptions& o) {
 }
 
 struct ValidOptions {
-    std::string data, split = "valid", labels, cfg, weights, json, precision = "f32";
+    std::string data, split = "valid", labels, cfg, weights, json, precision = "f32", calibration;
     int top = 0, size = 0, threads = 0;
 };
 
 int run_valid(const ValidOptions& o) {
-    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision});
+    Classifier c({.cfg = o.cfg, .weights = o.weights, .size = o.size, .threads = o.threads, .precision = o.precision, .calibration = o.calibration});
     const ClassifierEvaluation v =
         evaluate_classifier(c, {.data = o.data, .split = o.split, .labels = o.labels, .top = o.top});
     for (const std::string& u : v.unreadable) std::fprintf(stderr, "yolo9k: warning: %s (skipped)\n", u.c_str());
@@ -140,6 +140,7 @@ Action add_classifier_command(CLI::App& app) {
     p->add_option("--size", pred->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
     p->add_option("--threads", pred->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     add_precision_option(p, pred->precision);
+    add_calibration_option(p, pred->calibration);
     p->add_option("--json", pred->json, "write [{file, width, height, predictions: [{class_id, name, score}]}]");
     p->add_option("inputs", pred->inputs, "images, folders or list files")->required();
 
@@ -157,6 +158,7 @@ Action add_classifier_command(CLI::App& app) {
     v->add_option("--size", val->size, "input side (default: the cfg's)")->check(CLI::Range(8, 8192));
     v->add_option("--threads", val->threads, "compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
     add_precision_option(v, val->precision);
+    add_calibration_option(v, val->calibration);
     v->add_option("--json", val->json, "write {images, top1, k, topk, per_class, unreadable}");
 
     CLI::App* train_sub = cls->get_subcommand("train");

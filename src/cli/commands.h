@@ -22,6 +22,7 @@ Action add_classifier_command(CLI::App& app);
 Action add_weights_command(CLI::App& app);
 Action add_export_command(CLI::App& app);
 Action add_serve_command(CLI::App& app);
+Action add_calibrate_command(CLI::App& app);
 
 // Exit codes, documented in the README.
 constexpr int kExitOk = 0;

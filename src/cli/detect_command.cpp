@@ -219,6 +219,7 @@ Action add_detect_command(CLI::App& app) {
         ->capture_default_str()
         ->check(backend_name());
     add_precision_option(sub, o->detector.precision);
+    add_calibration_option(sub, o->detector.calibration);
     sub->add_flag("--direct-conv", o->detector.direct_conv,
                   "direct convolution on every layer instead of Winograd on the 3x3 layers: ~1.5x slower, closest to "
                   "darknet's arithmetic");

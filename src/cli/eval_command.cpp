@@ -54,6 +54,7 @@ Action add_eval_command(CLI::App& app) {
         ->capture_default_str()
         ->check(backend_name());
     add_precision_option(sub, o->detector.precision);
+    add_calibration_option(sub, o->detector.calibration);
     sub->add_option("--detections", o->detections,
                     "score these instead of running a network: comp4_det_test_<class>.txt directory/file or COCO results .json");
     sub->add_option("--json", o->json, "write {map50_voc07, map50, map_coco, ap50, ap75, per_class} here");

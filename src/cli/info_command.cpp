@@ -33,7 +33,7 @@ std::string backends_table() {
 
 Action add_info_command(CLI::App& app) {
     struct Opts {
-        std::string cfg, weights, backend, precision = "f32";
+        std::string cfg, weights, backend, precision = "f32", calibration;
         int size = 0;
         bool backends = false;
     };
@@ -47,6 +47,7 @@ Action add_info_command(CLI::App& app) {
     sub->add_option("--backend", o->backend, "also show how a backend runs each layer (onednn, reference)")
         ->check(backend_name());
     add_precision_option(sub, o->precision)->description("with --backend: the arithmetic to show the kernels for");
+    add_calibration_option(sub, o->calibration);
     sub->add_flag("--backends", o->backends,
                   "list the compute backends: precisions, devices, and the layer types each runs with its own kernels");
     return [o] {
@@ -71,7 +72,7 @@ Action add_info_command(CLI::App& app) {
                       << (partial ? "the first " + std::to_string(loaded) + " layers of the cfg" : std::string("the cfg")) << "\n";
         }
         if (o->backend.empty() && o->precision != "f32") o->backend = "onednn";
-        if (!o->backend.empty()) std::cout << model.describe_execution(o->backend, o->precision);
+        if (!o->backend.empty()) std::cout << model.describe_execution(o->backend, o->precision, o->calibration);
         return kExitOk;
     };
 }

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     add(add_weights_command);
     add(add_export_command);
     add(add_serve_command);
+    add(add_calibrate_command);
     // Resource limits, accepted by every command (documented in the README's Reliability section).
     yolo9k::Limits& limits = yolo9k::limits();
     // The byte and pixel limits are given in MiB and megapixels; converted after parsing.

@@ -48,7 +48,7 @@ std::uint64_t parse_amount(const std::string& text, const std::string& option, d
 
 Action add_serve_command(CLI::App& app) {
     struct Opts {
-        std::string cfg, weights, names, host = "127.0.0.1", max_body = "20MB", max_pixels = "40M";
+        std::string cfg, weights, names, calibration, host = "127.0.0.1", max_body = "20MB", max_pixels = "40M";
         std::vector<std::string> models;
         int port = 8080, max_batch = 8, batch_wait_ms = 5, workers = 0, threads = 0, size = 0, max_queue = 256;
         float thresh = .5f, nms = .45f, hier = .5f;
@@ -60,7 +60,8 @@ Action add_serve_command(CLI::App& app) {
     sub->add_option("--weights", o->weights, "darknet .weights for --cfg, or a name from `yolo9k weights list`");
     sub->add_option("--names", o->names, "class names (one per line)")->check(CLI::ExistingFile);
     sub->add_option("--model", o->models,
-                    "NAME=CFG,WEIGHTS[,NAMES]: serve several models (POST /v1/models/NAME/detect); repeatable");
+                    "NAME=CFG,WEIGHTS[,NAMES[,CALIBRATION]]: serve several models (POST /v1/models/NAME/detect); "
+                    "repeatable");
     sub->add_option("--size", o->size, "input width and height (multiple of 32); default: each cfg's")->check(input_side());
     sub->add_option("--host", o->host, "address to listen on")->capture_default_str();
     sub->add_option("--port", o->port, "port; 0 picks a free one (printed)")->capture_default_str()->check(CLI::Range(0, 65535));
@@ -85,6 +86,7 @@ Action add_serve_command(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(0.f, 1.f));
     sub->add_option("--backend", o->backend, "what computes")->capture_default_str()->check(CLI::IsMember({"onednn", "reference"}));
     add_precision_option(sub, o->precision);
+    add_calibration_option(sub, o->calibration)->description("with --precision int8: the calibration file for --weights");
     return [o] {
         ServerOptions options{.host = o->host, .port = o->port, .max_batch = o->max_batch,
                               .batch_wait_ms = o->batch_wait_ms, .workers = o->workers, .threads = o->threads,
@@ -99,7 +101,7 @@ Action add_serve_command(CLI::App& app) {
                 return kExitUsage;
             }
             options.models.push_back({.name = "default", .cfg = o->cfg, .weights = o->weights, .names = o->names,
-                                      .size = o->size});
+                                      .size = o->size, .calibration = o->calibration});
         } else if (!o->cfg.empty()) {
             throw Error("--cfg needs --weights");
         }
@@ -115,11 +117,12 @@ Action add_serve_command(CLI::App& app) {
                     start = comma + 1;
                 }
             }
-            if (eq == std::string::npos || eq == 0 || parts.size() < 2 || parts.size() > 3 || parts[0].empty() ||
+            if (eq == std::string::npos || eq == 0 || parts.size() < 2 || parts.size() > 4 || parts[0].empty() ||
                 parts[1].empty())
-                throw Error("--model '" + spec + "': expected NAME=CFG,WEIGHTS[,NAMES]");
+                throw Error("--model '" + spec + "': expected NAME=CFG,WEIGHTS[,NAMES[,CALIBRATION]]");
             options.models.push_back({.name = spec.substr(0, eq), .cfg = parts[0], .weights = parts[1],
-                                      .names = parts.size() == 3 ? parts[2] : "", .size = o->size});
+                                      .names = parts.size() >= 3 ? parts[2] : "", .size = o->size,
+                                      .calibration = parts.size() == 4 ? parts[3] : ""});
         }
         if (options.models.empty()) {
             std::cerr << "yolo9k: error: serve needs a model: --cfg F --weights F, or --model NAME=CFG,WEIGHTS\n";

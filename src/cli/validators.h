@@ -88,9 +88,17 @@ inline CLI::Validator backend_name(bool training = false) {
 inline CLI::Option* add_precision_option(CLI::App* sub, std::string& precision) {
     return sub
         ->add_option("--precision", precision,
-                     "arithmetic: f32 (darknet-exact) or bf16 (needs AVX512-BF16: 8-bit mantissa, f32 accumulation); int8 is not built yet")
+                     "arithmetic: f32 (darknet-exact), bf16 (needs AVX512-BF16: 8-bit mantissa, f32 accumulation) or "
+                     "int8 (needs VNNI and --calibration)")
         ->capture_default_str()
         ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+}
+
+// --calibration FILE: the activation ranges --precision int8 scales by (`yolo9k calibrate`).
+inline CLI::Option* add_calibration_option(CLI::App* sub, std::string& calibration) {
+    return sub->add_option("--calibration", calibration,
+                           "with --precision int8: the file `yolo9k calibrate` wrote for this cfg and weights")
+        ->check(CLI::ExistingFile);
 }
 
 }  // namespace yolo9k::cli

@@ -9,11 +9,14 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define YOLO9K_PERF_X86 1
 #endif
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #include "core/error.h"
@@ -80,6 +83,105 @@ __attribute__((target("avx512f,avx512bf16"))) float bf16_loop_avx512(std::uint64
     return sum_of_chains(acc);
 }
 
+// vpdpbusd: each 32-bit lane adds four u8 x s8 products to an s32 accumulator, 128 integer
+// operations per zmm instruction (int8 inference's multiply-add). Integer lanes wrap without
+// harm on a long trial; the sum only keeps the loop alive.
+__attribute__((target("avx512f,avx512vnni"))) float vnni_loop_avx512(std::uint64_t iterations) {
+    __m512i acc[kChains512];
+    for (int c = 0; c < kChains512; ++c) acc[c] = _mm512_set1_epi32(c);
+    const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(1);
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+        for (int c = 0; c < kChains512; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
+    }
+    __m512i sum = acc[0];
+    for (int c = 1; c < kChains512; ++c) sum = _mm512_add_epi32(sum, acc[c]);
+    alignas(64) std::int32_t lanes[16];
+    _mm512_store_si512(lanes, sum);
+    float total = 0;
+    for (std::int32_t v : lanes) total += float(v);
+    return total;
+}
+
+// AMX (Sapphire Rapids and later): one tile instruction multiplies a 16x64-byte tile by a
+// 64-byte x 16 tile into a 16x16 s32 (int8: 16*16*64 multiply-adds) or f32 (bf16: 16*16*32)
+// accumulator tile. Four independent accumulators (tiles 0-3) from four sources (4-7) keep
+// the unit busy. oneDNN's int8 and bf16 kernels use these where the CPU has them, so these
+// are the peaks those kernels are measured against.
+struct alignas(64) TileConfig {
+    std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    std::uint16_t colsb[16] = {};
+    std::uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile"))) void configure_tiles() {
+    TileConfig cfg;
+    for (int t = 0; t < 8; ++t) {
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = 64;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+template <class Element>
+__attribute__((target("amx-tile"))) void load_sources(Element one) {
+    alignas(64) Element source[16 * 64 / sizeof(Element)];
+    std::fill(std::begin(source), std::end(source), one);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, source, 64);
+    _tile_loadd(5, source, 64);
+    _tile_loadd(6, source, 64);
+    _tile_loadd(7, source, 64);
+}
+
+__attribute__((target("amx-tile"))) float first_accumulator_and_release() {
+    alignas(64) float out[16 * 16];
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
+
+__attribute__((target("amx-tile,amx-int8"))) float amx_int8_loop(std::uint64_t iterations) {
+    configure_tiles();
+    load_sources<std::int8_t>(1);  // s32 lanes wrap harmlessly on a long trial
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+        _tile_dpbusd(0, 4, 6);
+        _tile_dpbusd(1, 4, 7);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+    }
+    return first_accumulator_and_release();
+}
+
+__attribute__((target("amx-tile,amx-bf16"))) float amx_bf16_loop(std::uint64_t iterations) {
+    configure_tiles();
+    load_sources<std::uint16_t>(0x3a80);  // bf16 2^-10: products of 2^-20, far from overflow
+    for (std::uint64_t i = 0; i < iterations; ++i) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    return first_accumulator_and_release();
+}
+
+// The CPU has the AMX feature (CPUID.7.0:EDX) and Linux grants this process the tile state.
+bool amx_usable(unsigned edx_bit) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const unsigned tile = 1u << 24;
+    if ((d & tile) == 0 || (d & (1u << edx_bit)) == 0) return false;
+#if defined(__linux__)
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+}
+
 __attribute__((target("avx2,fma"))) float fma_loop_avx2(std::uint64_t iterations) {
     __m256 acc[kChainsAvx2];
     for (int c = 0; c < kChainsAvx2; ++c) acc[c] = _mm256_set1_ps(0.01f * static_cast<float>(c));
@@ -124,10 +226,13 @@ Kernel kernel_for(const std::string& isa) {
 #ifdef YOLO9K_PERF_X86
     if (isa == "avx512f") return {isa, fma_loop_avx512, kChains512 * 16 * 2.0};
     if (isa == "avx512bf16") return {isa, bf16_loop_avx512, kChains512 * 16 * 2 * 2.0};
+    if (isa == "avx512vnni") return {isa, vnni_loop_avx512, kChains512 * 16 * 4 * 2.0};
+    if (isa == "amx-int8") return {isa, amx_int8_loop, 4 * 16 * 16 * 64 * 2.0};
+    if (isa == "amx-bf16") return {isa, amx_bf16_loop, 4 * 16 * 16 * 32 * 2.0};
     if (isa == "avx2+fma") return {isa, fma_loop_avx2, kChainsAvx2 * 8 * 2.0};
 #endif
     if (isa == "generic") return {isa, fma_loop_generic, kChainsGeneric * kGenericLanes * 2.0};
-    throw Error("fma peak: unknown ISA '" + isa + "' (expected avx512f, avx512bf16, avx2+fma or generic)");
+    throw Error("fma peak: unknown ISA '" + isa + "' (expected avx512f, avx512bf16, avx512vnni, amx-int8, amx-bf16, avx2+fma or generic)");
 }
 
 // Seconds one call of the loop takes.
@@ -198,6 +303,9 @@ bool fma_isa_supported(const std::string& isa) {
     __builtin_cpu_init();
     if (isa == "avx512f") return __builtin_cpu_supports("avx512f");
     if (isa == "avx512bf16") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    if (isa == "avx512vnni") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+    if (isa == "amx-int8") return amx_usable(25);
+    if (isa == "amx-bf16") return amx_usable(22);
     if (isa == "avx2+fma") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return false;

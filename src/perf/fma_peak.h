@@ -19,7 +19,10 @@ struct FmaPeakOptions {
     int trials = 5;           // best of this many trials, for each of 1 and `threads` threads
     double trial_ms = 60;     // wall time of one trial
     // empty: the widest f32 FMA this CPU supports; else one of best_fma_isa()'s names, or
-    // "avx512bf16" (vdpbf16ps, the bf16 peak: each instruction 32 multiply-adds)
+    // "avx512bf16" (vdpbf16ps, the bf16 peak: each instruction 32 multiply-adds) or
+    // "avx512vnni" (vpdpbusd, the int8 peak: each instruction 64 multiply-adds, counted as
+    // 2 operations each like FLOPs), or "amx-int8" / "amx-bf16" (AMX tile multiply-adds:
+    // what oneDNN's int8 and bf16 kernels use where the CPU has AMX)
     std::string isa = {};
 };
 

@@ -148,19 +148,20 @@ PYBIND11_MODULE(yolo9k, m) {
     py::class_<Detector>(m, "Detector", "A YOLOv2 / YOLO9000 detector (darknet .cfg + .weights)")
         .def(py::init([](const std::string& cfg, const std::string& weights, std::optional<std::string> names, int size,
                          float thresh, float nms, float hier, int batch, std::optional<int> threads, const std::string& backend,
-                         bool letterbox, const std::string& precision) {
+                         bool letterbox, const std::string& precision, const std::string& calibration) {
                  DetectorOptions o{.cfg = cfg, .weights = weights, .names = names.value_or(""), .size = size,
                                    .thresh = thresh, .nms = nms, .letterbox = letterbox, .batch = batch,
                                    .threads = threads.value_or(0), .backend = backend};
                  o.hier = hier;
                  o.precision = precision;
+                 o.calibration = calibration;
                  py::gil_scoped_release nogil;
                  return std::make_unique<Detector>(o);
              }),
              py::arg("cfg"), py::arg("weights"), py::arg("names") = py::none(), py::arg("size") = 0,
              py::arg("thresh") = .5f, py::arg("nms") = .45f, py::arg("hier") = .5f, py::arg("batch") = 1,
              py::arg("threads") = py::none(), py::arg("backend") = "onednn", py::arg("letterbox") = true,
-             py::arg("precision") = "f32")
+             py::arg("precision") = "f32", py::arg("calibration") = "")
         .def(
             "detect",
             [](Detector& d, const py::object& image, std::optional<float> thresh, std::optional<float> nms,

@@ -30,6 +30,7 @@ ModelRunner::ModelRunner(const ServedModel& served, const BatchingOptions& optio
                           .thresh = options.thresh, .nms = options.nms, .batch = b, .threads = options.threads,
                           .backend = options.backend};
         o.precision = options.precision;
+        o.calibration = served.calibration;
         o.hier = options.hier;
         o.shared_memory = memory;
         auto detector = std::make_unique<Detector>(model_, o);

@@ -86,6 +86,11 @@ def test_bf16_finds_what_f32_finds_or_names_the_missing_instructions(detector, w
         yolo9k.Detector(TINY, weights, precision="f16")
 
 
+def test_int8_asks_for_a_calibration_file(weights):
+    with pytest.raises(yolo9k.Error, match="yolo9k calibrate"):
+        yolo9k.Detector(TINY, weights, precision="int8")
+
+
 def test_a_bad_path_raises_with_the_cpp_message(detector):
     with pytest.raises(yolo9k.Error, match="no-such.jpg"):
         detector.detect("/nonexistent/no-such.jpg")

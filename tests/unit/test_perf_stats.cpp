@@ -97,7 +97,7 @@ TEST(PerfFmaPeak, AllThreadsAtLeastOneThread) {
 }
 
 TEST(PerfFmaPeak, EveryKernelThisCpuSupportsRuns) {
-    for (const char* isa : {"avx512f", "avx512bf16", "avx2+fma", "generic"}) {
+    for (const char* isa : {"avx512f", "avx512bf16", "avx512vnni", "amx-int8", "amx-bf16", "avx2+fma", "generic"}) {
         if (!fma_isa_supported(isa)) continue;
         FmaPeakOptions options;
         options.threads = 1;
@@ -109,6 +109,17 @@ TEST(PerfFmaPeak, EveryKernelThisCpuSupportsRuns) {
         EXPECT_GT(peak.gflops_per_thread, 0.0) << isa;
         EXPECT_DOUBLE_EQ(peak.gflops_total, peak.gflops_per_thread) << isa;
     }
+}
+
+// The int8 probes count operations as the f32 one counts FLOPs (a multiply-add is 2): VNNI
+// does 4x the f32 FMA's work per instruction, and an AMX tile instruction hundreds of times
+// more, so where both run the AMX figure must be far above the VNNI one.
+TEST(PerfFmaPeak, AmxInt8OutrunsVnniWhereTheCpuHasBoth) {
+    if (!fma_isa_supported("amx-int8") || !fma_isa_supported("avx512vnni")) GTEST_SKIP() << "no AMX int8 here";
+    const auto peak = [](const char* isa) {
+        return measure_fma_peak({.threads = 1, .trials = 2, .trial_ms = 20, .isa = isa}).gflops_per_thread;
+    };
+    EXPECT_GT(peak("amx-int8"), 2 * peak("avx512vnni"));
 }
 
 TEST(PerfFmaPeak, RejectsUnknownIsaAndBadOptions) {

@@ -386,7 +386,7 @@ TEST(ServeCli, BadOptionsAreClearErrors) {
     ServedFiles f;
     test::CliResult r = test::run_cli("serve --model broken", 30);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("--model 'broken': expected NAME=CFG,WEIGHTS[,NAMES]"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--model 'broken': expected NAME=CFG,WEIGHTS[,NAMES[,CALIBRATION]]"), std::string::npos) << r.err;
     r = test::run_cli("serve --cfg " + f.cfg + " --weights " + f.weights + " --max-body 12XB", 30);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("--max-body: expected an amount such as 20MB or 40M, got '12XB'"), std::string::npos) << r.err;

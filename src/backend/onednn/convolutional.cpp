@@ -21,29 +21,14 @@
 namespace yolo9k::onednn {
 namespace {
 
-dnnl::post_ops activation_post_ops(Activation activation) {
-    dnnl::post_ops ops;
-    switch (activation) {
-        case Activation::linear: break;
-        case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f); break;
-        case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
-        case Activation::logistic: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
-    }
-    return ops;
-}
-
 class ConvKernel final : public Kernel {
 public:
     explicit ConvKernel(const KernelContext& ctx) {
         const auto& L = dynamic_cast<const ConvolutionalLayer&>(ctx.layer);
-        const Shape in = L.input_shape(), out = L.output_shape();
-        const memory::dims src_dims = dims_of(ctx.batch, in), dst_dims = dims_of(ctx.batch, out);
-        const memory::dims w_dims = {L.filters, in.c, L.size, L.size};
-        const memory::dims strides = {L.stride, L.stride};
-        const memory::dims pad_l = {L.padding, L.padding};
-        // darknet's output size floors; the right/bottom padding is whatever makes it consistent
-        const memory::dims pad_r = {(out.h - 1) * L.stride + L.size - in.h - L.padding,
-                                    (out.w - 1) * L.stride + L.size - in.w - L.padding};
+        const Shape in = L.input_shape();
+        const ConvGeometry g = ConvGeometry::of(L, ctx.batch);
+        const memory::dims &src_dims = g.src, &dst_dims = g.dst, &w_dims = g.weights, &strides = g.strides,
+                           &pad_l = g.pad_l, &pad_r = g.pad_r;
         const auto f32 = memory::data_type::f32;
         // bf16: weights and activations in bf16, accumulation and bias in f32 (oneDNN's
         // avx512_core_bf16 kernels); the layer feeding the head still writes f32, so the
@@ -55,7 +40,7 @@ public:
         // layout those kernels use, so activations flow between layers without reorders
         // (left to choose, the direct 1x1 kernels would pick nhwc and force a conversion
         // at every change). Direct-only networks let oneDNN choose (brgconv on nhwc).
-        const bool blocked = ctx.conv_algorithm == ConvAlgorithm::fast;
+        const bool blocked = ctx.conv_algorithm == ConvAlgorithm::fast && ctx.precision == Precision::f32;
         const bool producer_layout = blocked && !is_plain_nchw(ctx.src[0]) && ctx.src[0].data_type() == act;
         const memory::desc src_md = producer_layout ? ctx.src[0] : memory::desc(src_dims, act, tag::any);
         const memory::desc dst_md(dst_dims, out_type, blocked ? tag::nChw16c : tag::any);
@@ -197,7 +182,31 @@ private:
     std::unordered_map<int, memory> args_;
 };
 
-const KernelRegistrar registrar("convolutional", [](const KernelContext& ctx) { return std::make_unique<ConvKernel>(ctx); });
+const KernelRegistrar registrar("convolutional", [](const KernelContext& ctx) -> std::unique_ptr<Kernel> {
+    if (ctx.precision == Precision::int8) return make_int8_conv_kernel(ctx);
+    return std::make_unique<ConvKernel>(ctx);
+});
 
 }  // namespace
+
+dnnl::post_ops activation_post_ops(Activation activation) {
+    dnnl::post_ops ops;
+    switch (activation) {
+        case Activation::linear: break;
+        case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.1f, 0.f); break;
+        case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+        case Activation::logistic: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    }
+    return ops;
+}
+
+ConvGeometry ConvGeometry::of(const Layer& layer, int batch) {
+    const auto& L = dynamic_cast<const ConvolutionalLayer&>(layer);
+    const Shape in = L.input_shape(), out = L.output_shape();
+    // darknet's output size floors; the right/bottom padding is whatever makes it consistent
+    return {.src = dims_of(batch, in), .dst = dims_of(batch, out), .weights = {L.filters, in.c, L.size, L.size},
+            .strides = {L.stride, L.stride}, .pad_l = {L.padding, L.padding},
+            .pad_r = {(out.h - 1) * L.stride + L.size - in.h - L.padding, (out.w - 1) * L.stride + L.size - in.w - L.padding}};
+}
+
 }  // namespace yolo9k::onednn

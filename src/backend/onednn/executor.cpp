@@ -38,16 +38,20 @@ const char* isa_name(dnnl::cpu_isa isa) {
     }
 }
 
+// oneDNN's ISA values are nested bit sets: a level has a feature when it contains its bits.
+bool has_isa(dnnl::cpu_isa isa, dnnl::cpu_isa feature) { return (unsigned(isa) & unsigned(feature)) == unsigned(feature); }
+
 void require_isa_for(Precision p) {
-    if (p != Precision::bf16) return;
+    if (p == Precision::f32) return;
     const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-    // oneDNN's ISA values are nested bit sets: every level with bf16 contains avx512_core_bf16's bits.
-    const unsigned bf16_bits = unsigned(dnnl::cpu_isa::avx512_core_bf16);
-    const bool ok = (unsigned(isa) & bf16_bits) == bf16_bits;
+    const bool ok = p == Precision::bf16 ? has_isa(isa, dnnl::cpu_isa::avx512_core_bf16)
+                                         : has_isa(isa, dnnl::cpu_isa::avx512_core_vnni) ||
+                                               has_isa(isa, dnnl::cpu_isa::avx2_vnni);
+    const char* needs = p == Precision::bf16 ? "--precision bf16 needs a CPU with AVX512-BF16 (vdpbf16ps)"
+                                             : "--precision int8 needs a CPU with VNNI (vpdpbusd: AVX512-VNNI or AVX-VNNI)";
     if (!ok)
-        throw Error(std::string("--precision bf16 needs a CPU with AVX512-BF16 (vdpbf16ps); oneDNN reports ") +
-                    isa_name(isa) + (std::getenv("ONEDNN_MAX_CPU_ISA") ? " (limited by ONEDNN_MAX_CPU_ISA)" : "") +
-                    "; use --precision f32");
+        throw Error(std::string(needs) + "; oneDNN reports " + isa_name(isa) +
+                    (std::getenv("ONEDNN_MAX_CPU_ISA") ? " (limited by ONEDNN_MAX_CPU_ISA)" : "") + "; use --precision f32");
 }
 
 class OnednnExecutor final : public Executor {
@@ -62,6 +66,19 @@ public:
         omp_set_num_threads(threads_);
         require_isa_for(o.precision);
         const int n = net.size();
+        // int8: the scale each 8-bit activation is stored at (0 where a layer writes f32).
+        std::vector<float> s8_range(n, 0.f);
+        if (o.precision == Precision::int8) {
+            if (!o.activation_ranges)
+                throw Error("--precision int8 needs calibrated activation ranges: make them with `yolo9k calibrate` "
+                            "and pass the file with --calibration");
+            s8_range = int8_output_ranges(net, *o.activation_ranges);
+        }
+        const auto range_of = [&](int s) {
+            if (s < 0) return o.activation_ranges->input;
+            if (s8_range[s] > 0) return ActivationRange{-s8_range[s], s8_range[s]};
+            return o.activation_ranges->layers[s];
+        };
         input_ = memory(plain_desc(batch_, net.input_shape()), engine_, nullptr);
         std::vector<bool> feeds_head(n, false);
         feeds_head[net.output_layer()] = true;
@@ -75,8 +92,12 @@ public:
         for (int i = 0; i < n; ++i) {
             const Layer& layer = net.layer(i);
             KernelContext ctx{.engine = engine_, .layer = layer, .batch = batch_, .conv_algorithm = settings.conv_algorithm,
-                              .precision = o.precision, .f32_output = feeds_head[i], .winograd_budget = &winograd_budget};
-            for (int s : layer.sources()) ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
+                              .precision = o.precision, .f32_output = feeds_head[i], .dst_range = s8_range[i],
+                              .winograd_budget = &winograd_budget};
+            for (int s : layer.sources()) {
+                ctx.src.push_back(s < 0 ? input_.get_desc() : value_md[s]);
+                if (o.precision == Precision::int8) ctx.src_range.push_back(range_of(s));
+            }
             const KernelFactory* f = kernels().find(layer.type());
             kernels_.push_back(f ? (*f)(ctx) : make_reference_kernel(ctx));
             Kernel& k = *kernels_.back();
@@ -91,6 +112,10 @@ public:
             scratch_bytes_ = std::max(scratch_bytes_, k.scratchpad_bytes);
             if (o.on_layer_ready && !k.needs_host_weights) o.on_layer_ready(i);
         }
+
+        value_range_ = s8_range;
+        for (int i = 0; i < n; ++i)
+            if (owner[i] != i) value_range_[i] = value_range_[owner[i]];
 
         // 2. Lifetimes: a buffer lives until the last layer that reads any value stored in it.
         const int out = net.output_layer();
@@ -196,7 +221,10 @@ public:
         std::vector<float> out(size_t(batch_) * s.size());
         memory plain(plain_desc(batch_, s), engine_, out.data());
         dnnl::stream st(engine_);
-        dnnl::reorder(values_.at(layer), plain).execute(st, const_cast<memory&>(values_[layer]), plain);
+        dnnl::primitive_attr dequantize;  // an s8 activation holds real / (range / 127)
+        if (value_range_.at(layer) > 0) dequantize.set_output_scales(0, {value_range_[layer] / 127.f});
+        dnnl::reorder(dnnl::reorder::primitive_desc(engine_, values_.at(layer).get_desc(), engine_, plain.get_desc(), dequantize))
+            .execute(st, const_cast<memory&>(values_[layer]), plain);
         st.wait();
         return out;
     }
@@ -248,6 +276,7 @@ private:
     std::vector<int> slot_of_value_;  // each layer's output: its slot
     std::vector<void*> bound_;        // addresses() the memory objects point at
     std::vector<memory> values_;
+    std::vector<float> value_range_;  // int8: the range each s8 value is scaled to; 0: f32
     Buffer scratch_;
     memory scratch_mem_;
     size_t scratch_bytes_ = 0, activation_bytes_ = 0;
@@ -260,7 +289,7 @@ const BackendRegistrar registrar({
     .summary = "oneDNN on the CPU: blocked layouts, Winograd 3x3 convolutions, fused batch norm",
     .supports = [](std::string_view type) { return kernels().find(type) != nullptr; },
     .supports_training = [](std::string_view type) { return train_kernels().find(type) != nullptr; },
-    .precisions = {Precision::f32, Precision::bf16},
+    .precisions = {Precision::f32, Precision::bf16, Precision::int8},
     .make_executor = [](const Network& n, const ExecutorOptions& o) -> std::unique_ptr<Executor> {
         return std::make_unique<OnednnExecutor>(n, o);
     },

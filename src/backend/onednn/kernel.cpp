@@ -81,7 +81,11 @@ bool is_plain_nchw(const memory::desc& md) {
 
 std::string layout_name(const memory::desc& md) {
     const auto& d = md.data;
-    const std::string type = md.data_type() == memory::data_type::bf16 ? " bf16" : "";
+    const auto t = md.data_type();
+    const std::string type = t == memory::data_type::bf16 ? " bf16"
+                             : t == memory::data_type::s8 ? " s8"
+                             : t == memory::data_type::u8 ? " u8"
+                                                          : "";
     if (d.format_kind != dnnl_blocked) return "opaque" + type;
     if (d.ndims == 4 && md == memory::desc(memory::dims(d.dims, d.dims + 4), md.data_type(), tag::nchw)) return "nchw" + type;
     const auto& b = d.format_desc.blocking;

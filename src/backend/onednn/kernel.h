@@ -13,10 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "backend/activation_ranges.h"
 #include "backend/onednn/settings.h"
 #include "backend/train_executor.h"
 #include "core/registry.h"
 #include "layer/layer.h"
+
+namespace yolo9k {
+class Network;
+}
 
 namespace yolo9k::onednn {
 
@@ -34,6 +39,11 @@ struct KernelContext {
     Precision precision = Precision::f32;
     // This layer's output feeds the network's head (or is its output): keep it in f32.
     bool f32_output = false;
+    // int8: the range of real values each input holds (calibrated, or the 8-bit range its
+    // producer scaled to), and the range this layer's output is scaled to when it writes s8
+    // (int8_output_ranges); 0: the output stays f32.
+    std::vector<ActivationRange> src_range;
+    float dst_range = 0;
     // Bytes of weight memory that kernels may still add for speed (Winograd's pre-transformed
     // weights); shared by the network's kernels, taken in layer order. Null: none at all.
     size_t* winograd_budget = nullptr;
@@ -76,6 +86,21 @@ struct TrainKernelRegistrar {
 
 // Runs Layer::forward_reference on plain NCHW copies of the inputs.
 std::unique_ptr<Kernel> make_reference_kernel(const KernelContext& ctx);
+// The [convolutional] kernel for Precision::int8 (convolutional_int8.cpp).
+std::unique_ptr<Kernel> make_int8_conv_kernel(const KernelContext& ctx);
+
+// int8: for each layer, the range its output is scaled to when it is stored as s8, or 0
+// where it stays f32 (int8_plan.cpp). Layers that only move values (maxpool, reorg, route)
+// keep their inputs' scale, so a route's inputs share one: the widest of their ranges.
+std::vector<float> int8_output_ranges(const Network& net, const ActivationRanges& ranges);
+
+// A convolution's oneDNN geometry, darknet's output size included.
+struct ConvGeometry {
+    memory::dims src, dst, weights, strides, pad_l, pad_r;
+    static ConvGeometry of(const Layer& convolutional, int batch);
+};
+// The layer's activation as oneDNN post-ops (applied after any output scale).
+dnnl::post_ops activation_post_ops(Activation activation);
 
 memory::dims dims_of(int batch, Shape s);
 memory::desc plain_desc(int batch, Shape s);

@@ -18,7 +18,7 @@ public:
                       : b.inner_blks[0] == 16 ? tag::nChw16c
                                               : tag::nChw8c;
         dst = memory::desc(dims_of(batch_, layer_.output_shape()), ctx.src[0].data_type(), t);
-        element_bytes_ = dst.data_type() == memory::data_type::bf16 ? 2 : 4;
+        element_bytes_ = int(memory::data_type_size(dst.data_type()));
         out_idx_ = Indexer4d(dst);
         impl = "yolo9k reorg (darknet order, layout-aware)";
     }
@@ -29,7 +29,9 @@ public:
     void execute(dnnl::stream& s) override {
         s.wait();
         // A permutation: elements move as bit patterns, whatever their type.
-        if (element_bytes_ == 2)
+        if (element_bytes_ == 1)
+            permute<std::uint8_t>();
+        else if (element_bytes_ == 2)
             permute<std::uint16_t>();
         else
             permute<std::uint32_t>();
