@@ -10,6 +10,7 @@
 # e.g. after scripts/train_bccd.sh:
 #   scripts/precision_accuracy.sh runs/bccd/tiny-bccd.cfg runs/bccd/backup/tiny-bccd_final.weights \
 #       ../shared/data/bccd runs/bccd/bccd.names
+# REPORT_ONLY=1 prints the table again from OUT's files without running anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 4 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
@@ -22,12 +23,13 @@ mkdir -p "$OUT"
 image_list() { sed "s|^\(.*\)$|$(cd "$DATA" && pwd)/JPEGImages/\1.jpg|" "$DATA/ImageSets/Main/$1.txt" > "$OUT/$1.list"; }
 image_list "$CAL_SPLIT"
 image_list "$TEST_SPLIT"
-for method in percentile minmax; do
+for method in $([ -n "${REPORT_ONLY:-}" ] || echo percentile minmax); do
     "$Y" calibrate --cfg "$CFG" --weights "$WEIGHTS" --images "$OUT/$CAL_SPLIT.list" --count 200 --method "$method" \
         --out "$OUT/int8-$method.calib" -q
 done
 runs=("f32 f32" "bf16 bf16" "int8-percentile int8" "int8-minmax int8")
 for r in "${runs[@]}"; do
+    [ -n "${REPORT_ONLY:-}" ] && break
     set -- $r
     name=$1 precision=$2
     extra=()
@@ -60,9 +62,12 @@ for name in ["f32", "bf16", "int8-percentile", "int8-minmax"]:
     delta = lambda i: "" if name == "f32" else f" ({row[i] - base[i]:+.2f})"
     agree = "-"
     if name != "f32":
-        agree = subprocess.run([sys.executable, "scripts/precision_agreement.py", os.path.join(out, "f32.detections.json"),
-                                os.path.join(out, name + ".detections.json")], capture_output=True, text=True,
-                               check=True).stdout.strip()
+        said = subprocess.run([sys.executable, "scripts/precision_agreement.py", os.path.join(out, "f32.detections.json"),
+                               os.path.join(out, name + ".detections.json")], capture_output=True, text=True,
+                              check=True).stdout
+        # "N of M reference detections reproduced (P%, ...); K other detection(s) unmatched, ..."
+        words = said.split()
+        agree = f"{words[0]} of {words[2]} ({said.split('(')[1].split(',')[0]}); {said.split('; ')[1].split()[0]} other boxes"
     ms = int(open(os.path.join(out, name + ".milliseconds")).read())
     print(f"| {name} | {row[0]:.2f}{delta(0)} | {row[1]:.2f}{delta(1)} | {row[2]:.2f}{delta(2)} | {agree} | {ms / 1000:.1f} |")
 PY

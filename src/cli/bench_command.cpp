@@ -241,6 +241,12 @@ Action add_bench_command(CLI::App& app) {
         for (const auto& c : o->cfgs)
             if (!fs::exists(c)) throw Error(c + ": no such cfg file (install Debian's darknet package, or pass --cfg)");
         if (!o->weights.empty() && o->cfgs.size() != 1) throw Error("--weights needs exactly one --cfg");
+        if (!o->calibration.empty()) {
+            if (std::find(o->precisions.begin(), o->precisions.end(), "int8") == o->precisions.end())
+                throw Error(o->calibration + ": --calibration is for --precision int8 rows");
+            if (o->weights.empty() || o->cfgs.size() != 1)
+                throw Error(o->calibration + ": --calibration needs the one --cfg and --weights it was made for");
+        }
         if (o->image.empty()) o->image = "/usr/share/darknet/data/dog.jpg";
         std::vector<std::string> engines;
         for (const auto& b : o->baselines)
@@ -346,6 +352,7 @@ Action add_bench_command(CLI::App& app) {
             if (sizes.empty()) sizes = {Network::from_cfg_file(cfg).input_shape().w};
             for (int size : sizes) {
                 Network net = Network::from_cfg_file(cfg, {.width = size, .height = size});
+                std::shared_ptr<const ActivationRanges> int8_scales;  // once per network, for every batch
                 std::string weights = o->weights;
                 if (weights.empty()) {
                     initialize_weights(net, 1);
@@ -398,7 +405,9 @@ Action add_bench_command(CLI::App& app) {
                         auto ex = make_executor(net, "onednn",
                                                 {.batch = batch, .threads = threads, .precision = p,
                                                  .activation_ranges = p == Precision::int8
-                                                                          ? int8_ranges(net, o->calibration, input, threads)
+                                                                          ? int8_scales ? int8_scales
+                                                                                        : (int8_scales = int8_ranges(
+                                                                                               net, o->calibration, input, threads))
                                                                           : nullptr});
                         const double ms =
                             perf::measure([&] { ex->forward(input.data()); }, {.warmup = 2, .iterations = o->iterations}).median /

@@ -71,6 +71,8 @@ Action add_info_command(CLI::App& app) {
                       << ", seen " << v.images_seen << ") matches "
                       << (partial ? "the first " + std::to_string(loaded) + " layers of the cfg" : std::string("the cfg")) << "\n";
         }
+        if (!o->calibration.empty() && o->precision != "int8")
+            throw Error(o->calibration + ": --calibration is for --precision int8");
         if (o->backend.empty() && o->precision != "f32") o->backend = "onednn";
         if (!o->backend.empty()) std::cout << model.describe_execution(o->backend, o->precision, o->calibration);
         return kExitOk;

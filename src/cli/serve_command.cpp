@@ -104,6 +104,8 @@ Action add_serve_command(CLI::App& app) {
                                       .size = o->size, .calibration = o->calibration});
         } else if (!o->cfg.empty()) {
             throw Error("--cfg needs --weights");
+        } else if (!o->calibration.empty()) {
+            throw Error("--calibration is for the --cfg/--weights model; a --model gives its own as NAME=CFG,WEIGHTS,NAMES,CALIBRATION");
         }
         for (const std::string& spec : o->models) {
             const size_t eq = spec.find('=');

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "yolo9k/anchors.h"
+#include "yolo9k/calibration.h"
 #include "yolo9k/detector.h"
 #include "yolo9k/error.h"
 #include "yolo9k/evaluator.h"
@@ -252,6 +253,29 @@ PYBIND11_MODULE(yolo9k, m) {
         py::arg("map_every") = 0, py::arg("chart") = false, py::arg("on_progress") = nullptr,
         "Trains a detector as `yolo9k train` does (0 / -1 keep the cfg's values); on_progress(p) runs after every "
         "step, and an exception it raises (or Ctrl-C) stops the run with the step saved");
+
+    m.def(
+        "calibrate",
+        [](const std::string& cfg, const std::string& weights, const std::vector<std::string>& images,
+           const std::string& out, int count, const std::string& method, double percentile, int size, int threads) {
+            CalibrationSummary s;
+            {
+                py::gil_scoped_release nogil;
+                s = calibrate({.cfg = cfg, .weights = weights, .size = size, .images = images, .count = count,
+                               .method = method, .percentile = percentile, .threads = threads},
+                              out);
+            }
+            py::dict d;
+            d["images"] = s.images;
+            d["method"] = s.method;
+            d["widest_range"] = s.widest_range;
+            d["widest_layer"] = s.widest_layer;
+            return d;
+        },
+        py::arg("cfg"), py::arg("weights"), py::arg("images"), py::arg("out"), py::kw_only(), py::arg("count") = 200,
+        py::arg("method") = "percentile", py::arg("percentile") = 99.99, py::arg("size") = 0, py::arg("threads") = 0,
+        "Records activation ranges on images (files, folders, list files) for Detector(..., precision=\"int8\", "
+        "calibration=out), as `yolo9k calibrate` does");
 
     m.def(
         "evaluate",

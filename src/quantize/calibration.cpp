@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -20,6 +21,7 @@ constexpr const char* kMagic = "yolo9k-calibration";
 // Histogram resolution for the percentile method: the clipping point lands within 1/2048
 // of a layer's largest magnitude, far finer than the 1/127 step it sets.
 constexpr int kBins = 2048;
+constexpr size_t kMaxLayers = 100000;  // far above any darknet network; bounds what a file can make us hold
 
 std::string shape_text(Shape s) {
     return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
@@ -43,9 +45,9 @@ struct Histogram {
     float top = 0;  // |value| the last bin ends at
     std::vector<std::uint64_t> bins = std::vector<std::uint64_t>(kBins, 0);
     void add(const float* v, size_t n) {
-        if (top <= 0) return;
-        const float per_bin = kBins / top;
-        for (size_t k = 0; k < n; ++k) ++bins[std::min(kBins - 1, int(std::fabs(v[k]) * per_bin))];
+        if (!(top >= std::numeric_limits<float>::min())) return;  // a dead layer: nothing to resolve
+        const double per_bin = kBins / double(top);
+        for (size_t k = 0; k < n; ++k) ++bins[size_t(std::min(double(kBins - 1), std::fabs(double(v[k])) * per_bin))];
     }
     // The |value| below which `percent` % of the samples lie (a bin's upper edge).
     float quantile(double percent) const {
@@ -197,14 +199,29 @@ Calibration load_calibration(const std::string& path) {
         fail(path, line_no, std::string("expected ") + what + " (a finite number), got '" + s + "'");
     };
     const auto shape = [&](const std::string& s) {
-        Shape sh;
-        char extra = 0;
-        if (std::sscanf(s.c_str(), "%dx%dx%d%c", &sh.c, &sh.h, &sh.w, &extra) != 3 || sh.c <= 0 || sh.h <= 0 || sh.w <= 0)
-            fail(path, line_no, "expected a shape CxHxW (e.g. 16x416x416), got '" + s + "'");
-        return sh;
+        // Three positive whole numbers joined by 'x', each below 2^24 (no network is wider).
+        int dims[3] = {0, 0, 0};
+        size_t at = 0;
+        for (int k = 0; k < 3; ++k) {
+            size_t end = at;
+            while (end < s.size() && end - at < 9 && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+            const bool separator_ok = k < 2 ? end < s.size() && s[end] == 'x' : end == s.size();
+            if (end == at || !separator_ok) fail(path, line_no, "expected a shape CxHxW (e.g. 16x416x416), got '" + s + "'");
+            dims[k] = std::stoi(s.substr(at, end - at));
+            if (dims[k] <= 0 || dims[k] >= (1 << 24))
+                fail(path, line_no, "expected a shape CxHxW (e.g. 16x416x416), got '" + s + "'");
+            at = end + 1;
+        }
+        return Shape{dims[0], dims[1], dims[2]};
+    };
+    const auto value = [&](const std::string& s, const char* what) {
+        const double v = number(s, what);
+        if (std::fabs(v) > std::numeric_limits<float>::max())
+            fail(path, line_no, std::string("expected ") + what + " within float's range, got '" + s + "'");
+        return float(v);
     };
     const auto range = [&](const std::string& lo, const std::string& hi) {
-        const ActivationRange r{float(number(lo, "the smallest value")), float(number(hi, "the largest value"))};
+        const ActivationRange r{value(lo, "the smallest value"), value(hi, "the largest value")};
         if (r.min > r.max) fail(path, line_no, "the smallest value " + lo + " is above the largest " + hi);
         return r;
     };
@@ -245,8 +262,15 @@ Calibration load_calibration(const std::string& path) {
         if (w.size() == 2 && w[0] == "end") {
             if (w[1] != std::to_string(c.ranges.layers.size()))
                 fail(path, line_no, "'end " + w[1] + "' after " + std::to_string(c.ranges.layers.size()) + " layers");
+            for (std::string rest; std::getline(lines, rest);) {
+                ++line_no;
+                if (rest.find_first_not_of(" \t\r") != std::string::npos)
+                    fail(path, line_no, "text after 'end " + w[1] + "' (two files joined?)");
+            }
             break;
         }
+        if (c.ranges.layers.size() >= kMaxLayers)
+            fail(path, line_no, "more than " + std::to_string(kMaxLayers) + " layers");
         if (w.size() != 6 || w[0] != "layer")
             fail(path, line_no, "expected 'layer N TYPE CxHxW MIN MAX' or 'end N', got '" + line + "'");
         if (w[1] != std::to_string(c.ranges.layers.size()))

@@ -109,11 +109,14 @@ TEST(Calibration, ABadFileIsRefusedWithItsLine) {
         {replace_line(3, "method percentile 120"), "bad.calib:3: the percentile must be in (0, 100]"},
         {replace_line(4, "images 28888888888888888888888888888888888"), "bad.calib:4: expected a whole number of images"},
         {replace_line(5, "input 3x96 0 1"), "bad.calib:5: expected a shape CxHxW"},
+        {replace_line(5, "input 99999999999x96x96 0 1"), "bad.calib:5: expected a shape CxHxW"},
+        {replace_line(5, "input 3x96x96 0 1e39"), "bad.calib:5: expected the largest value within float's range"},
         {replace_line(7, "layer 1 maxpool 16x48x48 nan 2"), "bad.calib:7: expected the smallest value (a finite number), got 'nan'"},
         {replace_line(7, "layer 1 maxpool 16x48x48 3 2"), "bad.calib:7: the smallest value 3 is above the largest 2"},
         {replace_line(7, "layer 5 maxpool 16x48x48 0 2"), "bad.calib:7: expected layer 1, got layer 5"},
         {good.substr(0, line_of(10).first), "bad.calib:10: file ends early"},
         {replace_line(22, "end 3"), "bad.calib:22: 'end 3' after 16 layers"},
+        {good + good, "bad.calib:23: text after 'end 16' (two files joined?)"},
     };
     ASSERT_EQ(line_of(22).second, std::string("end 16").size()) << good;
     for (const Case& c : cases) {

@@ -24,10 +24,12 @@ using dt = memory::data_type;
 
 bool is_int8(dt t) { return t == dt::s8 || t == dt::u8; }
 
-// Quantization multiplier for values within +-range stored as `type`.
+// Quantization multiplier for values within +-range stored as `type`. A range below 1e-12
+// (a dead layer: all but zero) is quantized as if it were 1, so it stays 0 without scales
+// that overflow.
 float quant_multiplier(float range, dt type) {
     const float levels = type == dt::u8 ? 255.f : 127.f;
-    return range > 0 && std::isfinite(range) ? levels / range : levels;
+    return range > 1e-12f && std::isfinite(range) ? levels / range : levels;
 }
 
 class Int8ConvKernel final : public Kernel {

@@ -12,6 +12,13 @@ public:
         impl = "reference (plain nchw)";
         needs_host_weights = true;
         for (size_t k = 0; k < ctx.src.size(); ++k) {
+            // The int8 plan gives 8-bit values only to layers with int8 kernels; one that ends
+            // up here (a layout this fallback was not expected to meet) must not read them as floats.
+            const auto t = ctx.src[k].data_type();
+            if (t == memory::data_type::s8 || t == memory::data_type::u8)
+                throw Error("internal: layer " + std::to_string(ctx.layer.index()) + " (" + std::string(ctx.layer.type()) +
+                            ") has no int8 kernel for input layout " + layout_name(ctx.src[k]) +
+                            "; use --precision f32 or bf16");
             Input in;
             in.needs_reorder = !is_plain_nchw(ctx.src[k]);
             if (in.needs_reorder) {
