@@ -286,9 +286,13 @@ Action add_bench_command(CLI::App& app) {
         for (Precision p : reduced) {
             // A CPU without the instructions gets no peak; the backend refuses the row by name.
             const bool bf16 = p == Precision::bf16;
-            // AMX where the CPU has it (oneDNN's kernels then use its tiles), else the vector ISA.
+            // AMX where the CPU has it and oneDNN may use it (ONEDNN_MAX_CPU_ISA can forbid it),
+            // else the vector ISA: the peak of the instructions the kernels actually run.
             const char* amx = bf16 ? "amx-bf16" : "amx-int8";
-            const char* isa = perf::fma_isa_supported(amx) ? amx : bf16 ? "avx512bf16" : "avx512vnni";
+            const char* max_isa = std::getenv("ONEDNN_MAX_CPU_ISA");
+            const bool amx_allowed = !max_isa || std::string(max_isa).find("AMX") != std::string::npos ||
+                                     std::string(max_isa) == "ALL";
+            const char* isa = amx_allowed && perf::fma_isa_supported(amx) ? amx : bf16 ? "avx512bf16" : "avx512vnni";
             if (!perf::fma_isa_supported(isa)) {
                 reduced_peak[p] = 0;
                 continue;
