@@ -24,10 +24,10 @@ Action add_calibrate_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
     sub->add_option("--method", o->calibration.method,
-                    "percentile: clip each layer at --percentile of its |values| (rare outliers cost no resolution); "
-                    "minmax: the extremes seen")
+                    "minmax: the extremes seen; percentile: clip each layer at --percentile of its |values| (rare "
+                    "outliers cost no resolution)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"percentile", "minmax"}));
+        ->check(CLI::IsMember({"minmax", "percentile"}));
     sub->add_option("--percentile", o->calibration.percentile, "with --method percentile")
         ->capture_default_str()
         ->check(CLI::Range(50.0, 100.0));

@@ -273,7 +273,7 @@ PYBIND11_MODULE(yolo9k, m) {
             return d;
         },
         py::arg("cfg"), py::arg("weights"), py::arg("images"), py::arg("out"), py::kw_only(), py::arg("count") = 200,
-        py::arg("method") = "percentile", py::arg("percentile") = 99.99, py::arg("size") = 0, py::arg("threads") = 0,
+        py::arg("method") = "minmax", py::arg("percentile") = 99.99, py::arg("size") = 0, py::arg("threads") = 0,
         "Records activation ranges on images (files, folders, list files) for Detector(..., precision=\"int8\", "
         "calibration=out), as `yolo9k calibrate` does");
 
